@@ -1,0 +1,34 @@
+// `flotilla run`: a one-shot embedded agent that runs one plan with live
+// progress and exits 0 on success, 1 on failure.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pino from 'pino';
+import { AgentClient } from '../../../src/client/client.ts';
+import { startAgent } from '../agent.ts';
+import { type AgentFlags, resolveAgentSettings } from '../config/settings.ts';
+import { followDeployment, type Out, type SubmitFlags, submitPlanFile } from './follow.ts';
+
+export async function runCommand(file: string, flags: AgentFlags & SubmitFlags, out: Out): Promise<number> {
+  // Without a config the run gets a throwaway data dir; with one, its history is kept there.
+  const temp = flags.config || flags.dataDir ? null : mkdtempSync(join(tmpdir(), 'flotilla-run-'));
+  try {
+    const settings = await resolveAgentSettings({
+      ...flags,
+      listen: '127.0.0.1:0',
+      dataDir: flags.dataDir ?? temp ?? undefined,
+    });
+    const agent = await startAgent(settings, pino({ level: 'error' }, pino.destination(2)));
+    try {
+      const client = new AgentClient(agent.url);
+      const id = await submitPlanFile(client, file, flags, out);
+      if (!id) return 1;
+      const state = await followDeployment(client, id, out);
+      return state === 'succeeded' ? 0 : 1;
+    } finally {
+      await agent.stop();
+    }
+  } finally {
+    if (temp) rmSync(temp, { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,506 @@
+// The coordinator of one node: accepts deployments, claims queued tasks up to
+// the node's task cap, runs them through its worker, and recovers from
+// crashes. Every rule that must hold across nodes is enforced by the store;
+// this class only decides when to ask.
+import { EventEmitter } from 'node:events';
+import type { Logger } from 'pino';
+import { type SubmitRequest, submitSchema } from '../../../src/client/types.ts';
+import {
+  checkInventory,
+  expandDeployment,
+  type PlanIssue,
+  type PlanResult,
+  parsePlanSource,
+  validatePlanValue,
+  zodIssues,
+} from '../../../src/plan/index.ts';
+import {
+  type DeploymentRow,
+  type DeploymentState,
+  type Lease,
+  type NodeRow,
+  StaleLeaseError,
+  type Store,
+  type TaskRow,
+  TERMINAL_TASK_STATES,
+} from '../store/types.ts';
+import type { Worker } from '../worker/types.ts';
+import { EventLog } from './event-log.ts';
+import { TaskRunner } from './task-runner.ts';
+import { STARTING, waitingReasons } from './waiting.ts';
+
+export class ApiError extends Error {
+  readonly status: number;
+  readonly code: string;
+  readonly issues?: PlanIssue[];
+  constructor(status: number, code: string, message: string, issues?: PlanIssue[]) {
+    super(message);
+    this.status = status;
+    this.code = code;
+    this.issues = issues;
+  }
+}
+
+export interface CoordinatorOptions {
+  store: Store;
+  node: string;
+  taskCap: number;
+  worker: Worker;
+  log: Logger;
+  leaseTtlMs: number;
+  retryBackoffMs: number;
+}
+
+const WAITING_EVERY_MS = 500;
+const ANNOUNCE_HEAD = 200;
+
+export class Coordinator {
+  readonly store: Store;
+  readonly events: EventLog;
+  readonly node: string;
+  /** Emits 'taskStarted', 'taskFinished' and 'actionStarted' (task id) for metrics and benchmarks. */
+  readonly signals = new EventEmitter();
+  private readonly opts: CoordinatorOptions;
+  private lease: Lease = { node: '', epoch: 0 };
+  private cap: number;
+  private readonly running = new Map<string, TaskRunner>();
+  private readonly deployments = new Map<string, DeploymentRow>();
+  private readonly lastWaiting = new Map<string, string>();
+  private stopping = false;
+  private dispatching = false;
+  private dispatchAgain = false;
+  private heartbeatTimer: NodeJS.Timeout | null = null;
+  private waitingTimer: NodeJS.Timeout | null = null;
+  private readonly targetSignal = new EventEmitter();
+  private readonly heldTargets = new Set<string>();
+
+  constructor(opts: CoordinatorOptions) {
+    this.opts = opts;
+    this.store = opts.store;
+    this.node = opts.node;
+    this.cap = opts.taskCap;
+    this.events = new EventLog(opts.store, (err) => opts.log.error({ err }, 'could not write events'));
+    this.targetSignal.setMaxListeners(0);
+  }
+
+  get worker(): Worker {
+    return this.opts.worker;
+  }
+
+  get taskCap(): number {
+    return this.cap;
+  }
+
+  get runningCount(): number {
+    return this.running.size;
+  }
+
+  get draining(): boolean {
+    return this.cap === 0 || this.stopping;
+  }
+
+  async start(): Promise<void> {
+    const row = await this.store.registerNode(this.node, this.opts.taskCap);
+    this.lease = { node: row.name, epoch: row.epoch };
+    this.cap = row.taskCap;
+    // The crash rule for this node's own earlier life, then for any dead node.
+    await this.recover({ node: this.node, currentEpoch: row.epoch });
+    await this.recover({ staleBefore: (await this.store.now()) - this.opts.leaseTtlMs });
+    await this.finishSettledDeployments();
+    this.heartbeatTimer = setInterval(
+      () => void this.tick(),
+      Math.max(200, Math.floor(this.opts.leaseTtlMs / 3)),
+    );
+    this.heartbeatTimer.unref();
+    this.dispatch();
+    this.scheduleWaiting();
+  }
+
+  private async tick(): Promise<void> {
+    try {
+      await this.store.heartbeat(this.lease);
+      const me = (await this.store.listNodes()).find((n) => n.name === this.node);
+      if (me) this.cap = me.taskCap;
+      await this.recover({ staleBefore: (await this.store.now()) - this.opts.leaseTtlMs });
+      this.dispatch();
+    } catch (err) {
+      this.opts.log.error({ err }, 'heartbeat failed');
+    }
+  }
+
+  private async recover(opts: Parameters<Store['recoverTasks']>[0]): Promise<void> {
+    const recovered = await this.store.recoverTasks(opts);
+    for (const t of recovered) {
+      this.events.emit({
+        deploymentId: t.deploymentId,
+        taskId: t.id,
+        type: t.state === 'queued' ? 'task.requeued' : 'task.finished',
+        data: { state: t.state, tenant: t.tenant, message: t.message },
+      });
+      this.opts.log.warn({ task: t.id, state: t.state }, t.message ?? 'recovered task');
+    }
+    for (const id of new Set(recovered.filter((t) => t.state !== 'queued').map((t) => t.deploymentId))) {
+      await this.maybeFinishDeployment(id);
+    }
+  }
+
+  private async finishSettledDeployments(): Promise<void> {
+    for (const d of await this.store.listDeployments(10_000)) {
+      if (d.state === 'queued' || d.state === 'running') await this.maybeFinishDeployment(d.id);
+    }
+  }
+
+  // ---- submission -------------------------------------------------------
+
+  async submit(
+    body: unknown,
+    baseUrl: string,
+  ): Promise<{ created: boolean; deployment: DeploymentRow; tasks: TaskRow[] }> {
+    const parsed = submitSchema.safeParse(body);
+    if (!parsed.success) {
+      const issues = zodIssues(parsed.error, body).map((i) => ({
+        path: `/${i.path.join('/')}`,
+        message: i.message,
+      }));
+      throw new ApiError(400, 'invalid_request', 'the request body is not a valid submission', issues);
+    }
+    const req: SubmitRequest = parsed.data;
+    const planResult = loadSubmittedPlan(req.plan);
+    if (!planResult.ok) throw new ApiError(400, 'invalid_plan', 'the plan is not valid', planResult.issues);
+    const plan = planResult.plan;
+    const unresolved = plan.steps.filter((s) => s.kind === 'run' && 'path' in s.script);
+    if (unresolved.length) {
+      throw new ApiError(
+        400,
+        'invalid_plan',
+        'script paths must be resolved by the client before submission',
+        unresolved.map((s) => ({
+          path: `/steps/${plan.steps.indexOf(s)}/run`,
+          message:
+            'a script path reached the agent; clients (flotilla deploy, the action) send the script text',
+        })),
+      );
+    }
+    const spec = expandDeployment(plan, {
+      release: req.release,
+      environment: req.environment,
+      tenants: req.tenants,
+      defaultRelease: req.github?.sha.slice(0, 7),
+    });
+    if (!spec.ok)
+      throw new ApiError(400, 'invalid_plan', 'the plan cannot be deployed as asked', spec.issues);
+    const inventoryIssues = checkInventory(plan, spec.value, this.opts.worker.targets);
+    if (inventoryIssues.length) {
+      throw new ApiError(
+        400,
+        'invalid_plan',
+        "the plan's steps do not match this agent's targets",
+        inventoryIssues,
+      );
+    }
+    const result = await this.store.createDeployment({
+      idempotencyKey: req.idempotencyKey,
+      project: spec.value.project,
+      environment: spec.value.environment,
+      release: spec.value.release,
+      plan,
+      github: req.github,
+      secrets: req.secrets ?? {},
+      tasks: spec.value.tasks.map((t) => ({
+        tenant: t.tenant?.name ?? null,
+        concurrencyTag: t.concurrencyTag,
+      })),
+    });
+    if (!result.created) return result;
+    const { deployment, tasks } = result;
+    this.events.emit({
+      deploymentId: deployment.id,
+      taskId: null,
+      type: 'deployment.queued',
+      data: { url: `${baseUrl}/v1/deployments/${deployment.id}`, tasks: tasks.length },
+    });
+    for (const t of tasks) {
+      this.events.emit({
+        deploymentId: deployment.id,
+        taskId: t.id,
+        type: 'task.queued',
+        data: { tenant: t.tenant, concurrencyTag: t.concurrencyTag },
+      });
+    }
+    if (plan.supersede && tasks.length > 0) {
+      const superseded = await this.store.supersedeQueued(
+        tasks.map((t) => t.concurrencyTag),
+        tasks[0]!.seq,
+        `superseded by deployment ${deployment.id}`,
+      );
+      for (const t of superseded) {
+        this.events.emit({
+          deploymentId: t.deploymentId,
+          taskId: t.id,
+          type: 'task.finished',
+          data: { state: 'cancelled', tenant: t.tenant, message: t.message },
+        });
+      }
+      for (const id of new Set(superseded.map((t) => t.deploymentId))) await this.maybeFinishDeployment(id);
+    }
+    await this.events.flush();
+    this.dispatch();
+    return result;
+  }
+
+  // ---- dispatch ---------------------------------------------------------
+
+  /** Claims tasks for free slots; coalesces calls made while a claim is under way. */
+  dispatch(): void {
+    if (this.dispatching) {
+      this.dispatchAgain = true;
+      return;
+    }
+    this.dispatching = true;
+    void (async () => {
+      try {
+        do {
+          this.dispatchAgain = false;
+          const free = this.stopping ? 0 : this.cap - this.running.size;
+          if (free <= 0) break;
+          const claimed = await this.store.claimTasks(this.lease, free);
+          for (const task of claimed) await this.startTask(task);
+        } while (this.dispatchAgain);
+      } catch (err) {
+        this.opts.log.error({ err }, 'dispatch failed');
+      } finally {
+        this.dispatching = false;
+      }
+    })();
+  }
+
+  private async deployment(id: string): Promise<DeploymentRow> {
+    let d = this.deployments.get(id);
+    if (!d) {
+      d = (await this.store.getDeployment(id))!;
+      this.deployments.set(id, d);
+    }
+    return d;
+  }
+
+  private async startTask(task: TaskRow): Promise<void> {
+    const deployment = await this.deployment(task.deploymentId);
+    if (deployment.state === 'queued') {
+      deployment.state = 'running';
+      await this.store.setDeploymentState(deployment.id, 'running');
+      this.events.emit({ deploymentId: deployment.id, taskId: null, type: 'deployment.running', data: {} });
+    }
+    this.lastWaiting.delete(task.id);
+    this.events.emit({
+      deploymentId: deployment.id,
+      taskId: task.id,
+      type: 'task.started',
+      data: { tenant: task.tenant, node: this.node },
+    });
+    const runner = new TaskRunner(
+      {
+        store: this.store,
+        events: this.events,
+        worker: this.opts.worker,
+        lease: this.lease,
+        retryBackoffMs: this.opts.retryBackoffMs,
+        targetReleased: () => new Promise((r) => this.targetSignal.once('released', r)),
+        notifyTargetReleased: () => this.targetSignal.emit('released'),
+        heldTargets: this.heldTargets,
+        onActionStart: (id) => this.signals.emit('actionStarted', id),
+        onActionEnd: (state, seconds) => this.signals.emit('actionEnded', { state, seconds }),
+      },
+      task,
+      deployment,
+    );
+    this.running.set(task.id, runner);
+    this.signals.emit('taskStarted', task.id);
+    void runner
+      .run()
+      .catch((err: Error) => {
+        this.opts.log.error({ err, task: task.id }, 'task failed unexpectedly');
+        return { state: 'failed' as const, message: `internal error: ${err.message}` };
+      })
+      .then(async (outcome) => {
+        try {
+          await this.store.finishTask(task.id, this.lease, outcome.state, outcome.message);
+          this.events.emit({
+            deploymentId: deployment.id,
+            taskId: task.id,
+            type: 'task.finished',
+            data: { state: outcome.state, tenant: task.tenant, message: outcome.message },
+          });
+        } catch (err) {
+          if (!(err instanceof StaleLeaseError)) throw err;
+          this.opts.log.warn({ task: task.id }, err.message);
+        }
+        this.running.delete(task.id);
+        this.signals.emit('taskFinished', task.id);
+        this.signals.emit('taskEnded', {
+          state: outcome.state,
+          seconds: (Date.now() - (task.startedAt ?? Date.now())) / 1000,
+        });
+        this.dispatch();
+        await this.maybeFinishDeployment(deployment.id);
+      })
+      .catch((err) => this.opts.log.error({ err, task: task.id }, 'could not record the end of a task'));
+  }
+
+  private async maybeFinishDeployment(id: string): Promise<void> {
+    // Called after every task; the probe keeps that cheap for deployments of thousands of tasks.
+    if (await this.store.hasOpenTasks(id)) return;
+    const tasks = await this.store.tasksOf(id);
+    if (tasks.some((t) => !TERMINAL_TASK_STATES.includes(t.state))) return;
+    const d = await this.store.getDeployment(id);
+    if (!d || !['queued', 'running'].includes(d.state)) return;
+    const state: DeploymentState = tasks.some((t) => t.state === 'failed' || t.state === 'interrupted')
+      ? 'failed'
+      : tasks.some((t) => t.state === 'cancelled')
+        ? 'cancelled'
+        : 'succeeded';
+    await this.store.setDeploymentState(id, state);
+    this.deployments.delete(id);
+    const count = (s: string) => tasks.filter((t) => t.state === s).length;
+    this.events.emit({
+      deploymentId: id,
+      taskId: null,
+      type: 'deployment.finished',
+      data: {
+        state,
+        succeeded: count('succeeded'),
+        failed: count('failed'),
+        interrupted: count('interrupted'),
+        cancelled: count('cancelled'),
+      },
+    });
+    await this.events.flush();
+  }
+
+  // ---- why tasks wait ---------------------------------------------------
+
+  private scheduleWaiting(): void {
+    this.waitingTimer = setInterval(() => void this.announceWaiting(), WAITING_EVERY_MS);
+    this.waitingTimer.unref();
+  }
+
+  /**
+   * Emits task.waiting for queued tasks whose reason changed. Only the head of
+   * the queue is announced: a task's reason depends only on the tasks ahead of
+   * it, so the prefix is exact, and a queue of thousands costs no more than
+   * its head. The momentary "starting" reason is not worth an event.
+   */
+  private async announceWaiting(): Promise<void> {
+    try {
+      const { queued, reasons } = await this.computeWaiting(ANNOUNCE_HEAD);
+      for (const task of queued) {
+        const reason = reasons.get(task.id);
+        if (!reason || reason === STARTING || this.lastWaiting.get(task.id) === reason) continue;
+        this.lastWaiting.set(task.id, reason);
+        this.events.emit({
+          deploymentId: task.deploymentId,
+          taskId: task.id,
+          type: 'task.waiting',
+          data: { waitingOn: reason },
+        });
+      }
+      for (const id of this.lastWaiting.keys()) if (!reasons.has(id)) this.lastWaiting.delete(id);
+    } catch (err) {
+      this.opts.log.error({ err }, 'could not compute why tasks wait');
+    }
+  }
+
+  async liveNodes(): Promise<NodeRow[]> {
+    const now = await this.store.now();
+    return (await this.store.listNodes()).filter((n) => n.heartbeatAt >= now - this.opts.leaseTtlMs);
+  }
+
+  /** Why each queued task waits, by task id. */
+  async waitingOn(): Promise<Map<string, string>> {
+    return (await this.computeWaiting()).reasons;
+  }
+
+  private async computeWaiting(limit?: number): Promise<{ queued: TaskRow[]; reasons: Map<string, string> }> {
+    const [queued, running, nodes, now] = await Promise.all([
+      this.store.queuedTasks(limit),
+      this.store.runningTasks(),
+      this.liveNodes(),
+      this.store.now(),
+    ]);
+    const maxRunning = new Map<string, number>();
+    for (const t of queued) {
+      if (!maxRunning.has(t.deploymentId)) {
+        const d = await this.deployment(t.deploymentId);
+        maxRunning.set(t.deploymentId, d.plan.concurrency.maxRunningTasks);
+      }
+    }
+    const reasons = waitingReasons({
+      queued,
+      running,
+      nodes,
+      now,
+      maxRunningOf: (id) => maxRunning.get(id) ?? 0,
+    });
+    return { queued, reasons };
+  }
+
+  // ---- control ----------------------------------------------------------
+
+  async cancel(deploymentId: string): Promise<void> {
+    const d = await this.store.getDeployment(deploymentId);
+    if (!d) throw new ApiError(404, 'not_found', `deployment ${deploymentId} does not exist`);
+    const cancelled = await this.store.cancelQueued(deploymentId, 'cancelled');
+    for (const t of cancelled) {
+      this.events.emit({
+        deploymentId,
+        taskId: t.id,
+        type: 'task.finished',
+        data: { state: 'cancelled', tenant: t.tenant, message: 'cancelled while queued' },
+      });
+    }
+    for (const runner of this.running.values())
+      if (runner.deploymentId === deploymentId) runner.abort.abort();
+    await this.maybeFinishDeployment(deploymentId);
+    await this.events.flush();
+  }
+
+  async setCap(name: string, cap: number): Promise<NodeRow> {
+    const row = await this.store.setTaskCap(name, cap);
+    if (!row) throw new ApiError(404, 'not_found', `node ${name} does not exist`);
+    return this.capChanged(row);
+  }
+
+  async drain(name: string): Promise<NodeRow> {
+    const row = await this.store.drainNode(name);
+    if (!row) throw new ApiError(404, 'not_found', `node ${name} does not exist`);
+    return this.capChanged(row);
+  }
+
+  async resume(name: string): Promise<NodeRow> {
+    const row = await this.store.resumeNode(name, this.opts.taskCap);
+    if (!row) throw new ApiError(404, 'not_found', `node ${name} does not exist`);
+    return this.capChanged(row);
+  }
+
+  private capChanged(row: NodeRow): NodeRow {
+    if (row.name === this.node) this.cap = row.taskCap;
+    this.dispatch();
+    void this.announceWaiting();
+    return row;
+  }
+
+  /** SIGTERM: take no new task, let running ones finish, then close. */
+  async stop(): Promise<void> {
+    this.stopping = true;
+    while (this.running.size > 0) await new Promise((r) => this.signals.once('taskFinished', r));
+    if (this.heartbeatTimer) clearInterval(this.heartbeatTimer);
+    if (this.waitingTimer) clearInterval(this.waitingTimer);
+    while (this.dispatching) await new Promise((r) => setTimeout(r, 5));
+    await this.events.flush();
+  }
+}
+
+function loadSubmittedPlan(plan: string | Record<string, unknown>): PlanResult {
+  if (typeof plan !== 'string') return validatePlanValue(plan);
+  const source = parsePlanSource(plan);
+  return source.ok ? validatePlanValue(source.value, source.locate) : source;
+}

@@ -1,0 +1,87 @@
+// Database rows to the store's types, shared by both implementations.
+import type { ActionRow, DeploymentRow, EventRow, NodeRow, TaskRow } from './types.ts';
+
+export type Row = Record<string, unknown>;
+
+/** The order in which queued tasks are considered: high priority first, then submission. */
+export const claimOrder = 'priority DESC, seq';
+
+const num = (v: unknown) => (v === null || v === undefined ? null : Number(v));
+const str = (v: unknown) => (v === null || v === undefined ? null : String(v));
+const json = (v: unknown) => (typeof v === 'string' ? JSON.parse(v) : v);
+
+export function toNode(r: Row): NodeRow {
+  return {
+    name: String(r.name),
+    taskCap: Number(r.task_cap),
+    resumeCap: num(r.resume_cap),
+    epoch: Number(r.epoch),
+    heartbeatAt: Number(r.heartbeat_at),
+    startedAt: Number(r.started_at),
+    running: Number(r.running ?? 0),
+  };
+}
+
+export function toDeployment(r: Row): DeploymentRow {
+  return {
+    id: String(r.id),
+    idempotencyKey: str(r.idempotency_key),
+    project: String(r.project),
+    environment: String(r.environment),
+    release: String(r.release),
+    plan: json(r.plan),
+    github: r.github ? json(r.github) : null,
+    secrets: json(r.secret_values) ?? {},
+    state: r.state as DeploymentRow['state'],
+    createdAt: Number(r.created_at),
+    finishedAt: num(r.finished_at),
+  };
+}
+
+export function toTask(r: Row): TaskRow {
+  return {
+    id: String(r.id),
+    seq: Number(r.seq),
+    deploymentId: String(r.deployment_id),
+    tenant: str(r.tenant),
+    concurrencyTag: String(r.concurrency_tag),
+    priority: Number(r.priority),
+    state: r.state as TaskRow['state'],
+    node: str(r.node),
+    epoch: num(r.epoch),
+    actionStarted: Boolean(Number(r.action_started)),
+    queuedAt: Number(r.queued_at),
+    startedAt: num(r.started_at),
+    finishedAt: num(r.finished_at),
+    message: str(r.message),
+  };
+}
+
+export function toAction(r: Row): ActionRow {
+  return {
+    id: String(r.id),
+    taskId: String(r.task_id),
+    stepIndex: Number(r.step_index),
+    step: String(r.step),
+    target: str(r.target),
+    worker: str(r.worker),
+    state: r.state as ActionRow['state'],
+    attempt: Number(r.attempt),
+    startedAt: num(r.started_at),
+    finishedAt: num(r.finished_at),
+    exitCode: num(r.exit_code),
+    message: str(r.message),
+    waitingOn: str(r.waiting_on),
+  };
+}
+
+export function toEvent(r: Row): EventRow {
+  return {
+    id: Number(r.id),
+    deploymentId: String(r.deployment_id),
+    taskId: str(r.task_id),
+    type: String(r.type),
+    data: json(r.data),
+    at: Number(r.at),
+  };
+}

@@ -1,0 +1,627 @@
+// The embedded store: SQLite through node:sqlite, in WAL mode, for one node.
+// node:sqlite is synchronous; every statement here is short and indexed, so
+// the event loop is never held for long. The scheduling invariants are the
+// database's: a partial unique index allows one running task per tag.
+import { closeSync, mkdirSync, openSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { DatabaseSync, type SQLInputValue, type StatementSync } from 'node:sqlite';
+import { newId } from '../ids.ts';
+import { claimOrder, type Row, toAction, toDeployment, toEvent, toNode, toTask } from './rows.ts';
+import { SQLITE_MIGRATIONS } from './sqlite-schema.ts';
+import {
+  type ActionRow,
+  type DeploymentRow,
+  type DeploymentState,
+  type EventRow,
+  type Lease,
+  type NewAction,
+  type NewDeployment,
+  type NewEvent,
+  type NodeRow,
+  StaleLeaseError,
+  type Store,
+  type TaskRow,
+  type TaskState,
+} from './types.ts';
+
+export class DataDirLockedError extends Error {}
+
+// Data dirs this process holds open. A lock file with our own pid is taken
+// over (a container restarted after kill -9 often gets the same pid), so the
+// pid alone cannot tell a second store in this process from a stale lock.
+const lockedHere = new Set<string>();
+
+/**
+ * Only one agent may open a data dir: a lock file holding the owner's pid,
+ * created with O_EXCL. A lock left by a dead process (kill -9) is taken over.
+ */
+function lockDataDir(dir: string): () => void {
+  const file = join(dir, 'agent.lock');
+  const key = resolve(dir);
+  if (lockedHere.has(key)) throw new DataDirLockedError(`data dir ${dir} is already open in this process`);
+  for (let tries = 0; tries < 2; tries++) {
+    try {
+      const fd = openSync(file, 'wx');
+      writeFileSync(fd, String(process.pid));
+      closeSync(fd);
+      lockedHere.add(key);
+      return () => {
+        lockedHere.delete(key);
+        try {
+          unlinkSync(file);
+        } catch {}
+      };
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      const pid = Number(readFileSync(file, 'utf8'));
+      if (pid && pid !== process.pid && isAlive(pid)) {
+        throw new DataDirLockedError(`data dir ${dir} is in use by another agent (pid ${pid})`);
+      }
+      unlinkSync(file);
+    }
+  }
+  throw new DataDirLockedError(`could not lock data dir ${dir}`);
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+export class SqliteStore implements Store {
+  readonly kind = 'sqlite' as const;
+  private db: DatabaseSync;
+  private unlock: () => void;
+  private stmts = new Map<string, StatementSync>();
+
+  constructor(dataDir: string) {
+    mkdirSync(dataDir, { recursive: true });
+    this.unlock = lockDataDir(dataDir);
+    try {
+      this.db = new DatabaseSync(join(dataDir, 'flotilla.db'));
+      this.db.exec('PRAGMA journal_mode = WAL');
+      // NORMAL in WAL mode survives a crash of the process (kill -9) at any
+      // instant; submissions additionally switch to FULL (see createDeployment)
+      // so an accepted deployment also survives a power loss.
+      this.db.exec('PRAGMA synchronous = NORMAL');
+      this.db.exec('PRAGMA busy_timeout = 5000');
+      this.db.exec('PRAGMA foreign_keys = ON');
+      this.migrate();
+    } catch (err) {
+      this.unlock();
+      throw err;
+    }
+  }
+
+  private migrate(): void {
+    const current = Number((this.db.prepare('PRAGMA user_version').get() as Row).user_version);
+    if (current > SQLITE_MIGRATIONS.length) {
+      throw new Error(
+        `the data dir was written by a newer Flotilla (schema ${current}, this one knows ${SQLITE_MIGRATIONS.length}); upgrade the agent`,
+      );
+    }
+    SQLITE_MIGRATIONS.slice(current).forEach((sql, i) => {
+      this.tx(() => {
+        this.db.exec(sql);
+        this.db.exec(`PRAGMA user_version = ${current + i + 1}`);
+      });
+    });
+  }
+
+  private q(sql: string): StatementSync {
+    let s = this.stmts.get(sql);
+    if (!s) {
+      s = this.db.prepare(sql);
+      this.stmts.set(sql, s);
+    }
+    return s;
+  }
+
+  private all(sql: string, ...params: SQLInputValue[]): Row[] {
+    return this.q(sql).all(...params) as Row[];
+  }
+
+  private get(sql: string, ...params: SQLInputValue[]): Row | undefined {
+    return this.q(sql).get(...params) as Row | undefined;
+  }
+
+  private run(sql: string, ...params: SQLInputValue[]): number {
+    return Number(this.q(sql).run(...params).changes);
+  }
+
+  private tx<T>(fn: () => T): T {
+    this.db.exec('BEGIN IMMEDIATE');
+    try {
+      const r = fn();
+      this.db.exec('COMMIT');
+      return r;
+    } catch (err) {
+      this.db.exec('ROLLBACK');
+      throw err;
+    }
+  }
+
+  async close(): Promise<void> {
+    this.stmts.clear();
+    this.db.close();
+    this.unlock();
+  }
+
+  async now(): Promise<number> {
+    return Date.now();
+  }
+
+  async registerNode(name: string, defaultCap: number): Promise<NodeRow> {
+    const now = Date.now();
+    return this.tx(() => {
+      this.run(
+        `INSERT INTO nodes (name, task_cap, epoch, heartbeat_at, started_at) VALUES (?, ?, 1, ?, ?)
+         ON CONFLICT (name) DO UPDATE SET epoch = epoch + 1, heartbeat_at = excluded.heartbeat_at, started_at = excluded.started_at`,
+        name,
+        defaultCap,
+        now,
+        now,
+      );
+      return this.nodeRow(name)!;
+    });
+  }
+
+  private nodeRow(name: string): NodeRow | null {
+    const r = this.get(
+      `SELECT n.*, (SELECT COUNT(*) FROM tasks t WHERE t.node = n.name AND t.state = 'running') AS running
+       FROM nodes n WHERE n.name = ?`,
+      name,
+    );
+    return r ? toNode(r) : null;
+  }
+
+  async heartbeat(lease: Lease): Promise<void> {
+    const n = this.run(
+      'UPDATE nodes SET heartbeat_at = ? WHERE name = ? AND epoch = ?',
+      Date.now(),
+      lease.node,
+      lease.epoch,
+    );
+    if (n === 0) throw new StaleLeaseError(`heartbeat of node ${lease.node}`);
+  }
+
+  async setTaskCap(name: string, cap: number): Promise<NodeRow | null> {
+    // Cap 0 is a drain: like drainNode, remember the cap to resume to. A cap
+    // above 0 is the new cap to resume to later, so a stale one is forgotten.
+    this.run(
+      `UPDATE nodes SET resume_cap = CASE WHEN ? > 0 THEN NULL WHEN task_cap > 0 THEN task_cap ELSE resume_cap END,
+         task_cap = ? WHERE name = ?`,
+      cap,
+      cap,
+      name,
+    );
+    return this.nodeRow(name);
+  }
+
+  async drainNode(name: string): Promise<NodeRow | null> {
+    this.run(
+      'UPDATE nodes SET resume_cap = CASE WHEN task_cap > 0 THEN task_cap ELSE resume_cap END, task_cap = 0 WHERE name = ?',
+      name,
+    );
+    return this.nodeRow(name);
+  }
+
+  async resumeNode(name: string, defaultCap: number): Promise<NodeRow | null> {
+    this.run(
+      'UPDATE nodes SET task_cap = COALESCE(resume_cap, ?), resume_cap = NULL WHERE name = ? AND task_cap = 0',
+      defaultCap,
+      name,
+    );
+    return this.nodeRow(name);
+  }
+
+  async listNodes(): Promise<NodeRow[]> {
+    return this.all(
+      `SELECT n.*, (SELECT COUNT(*) FROM tasks t WHERE t.node = n.name AND t.state = 'running') AS running
+       FROM nodes n ORDER BY n.name`,
+    ).map(toNode);
+  }
+
+  async createDeployment(input: NewDeployment) {
+    if (input.idempotencyKey) {
+      const existing = this.get('SELECT * FROM deployments WHERE idempotency_key = ?', input.idempotencyKey);
+      if (existing) {
+        const deployment = toDeployment(existing);
+        return { deployment, tasks: await this.tasksOf(deployment.id), created: false };
+      }
+    }
+    const now = Date.now();
+    const id = newId('dep');
+    const priority = input.plan.priority === 'high' ? 1 : 0;
+    // An accepted submission must survive a power loss, not only a crash.
+    this.db.exec('PRAGMA synchronous = FULL');
+    try {
+      this.tx(() => {
+        this.run(
+          `INSERT INTO deployments (id, idempotency_key, project, environment, release, plan, github, secret_values, max_running, state, created_at)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'queued', ?)`,
+          id,
+          input.idempotencyKey ?? null,
+          input.project,
+          input.environment,
+          input.release,
+          JSON.stringify(input.plan),
+          input.github ? JSON.stringify(input.github) : null,
+          JSON.stringify(input.secrets),
+          input.plan.concurrency.maxRunningTasks,
+          now,
+        );
+        const seq0 = Number(this.get('SELECT COALESCE(MAX(seq), 0) AS s FROM tasks')!.s);
+        input.tasks.forEach((t, i) => {
+          this.run(
+            `INSERT INTO tasks (id, seq, deployment_id, tenant, concurrency_tag, priority, state, queued_at)
+             VALUES (?, ?, ?, ?, ?, ?, 'queued', ?)`,
+            newId('tsk'),
+            seq0 + i + 1,
+            id,
+            t.tenant,
+            t.concurrencyTag,
+            priority,
+            now,
+          );
+        });
+      });
+    } finally {
+      this.db.exec('PRAGMA synchronous = NORMAL');
+    }
+    return { deployment: (await this.getDeployment(id))!, tasks: await this.tasksOf(id), created: true };
+  }
+
+  async getDeployment(id: string): Promise<DeploymentRow | null> {
+    const r = this.get('SELECT * FROM deployments WHERE id = ?', id);
+    return r ? toDeployment(r) : null;
+  }
+
+  async listDeployments(limit: number): Promise<DeploymentRow[]> {
+    return this.all('SELECT * FROM deployments ORDER BY created_at DESC, id DESC LIMIT ?', limit).map(
+      toDeployment,
+    );
+  }
+
+  async setDeploymentState(id: string, state: DeploymentState): Promise<void> {
+    const terminal = !['queued', 'running'].includes(state);
+    this.run(
+      'UPDATE deployments SET state = ?, finished_at = CASE WHEN ? THEN ? ELSE NULL END WHERE id = ?',
+      state,
+      terminal ? 1 : 0,
+      Date.now(),
+      id,
+    );
+  }
+
+  async getTask(id: string): Promise<TaskRow | null> {
+    const r = this.get('SELECT * FROM tasks WHERE id = ?', id);
+    return r ? toTask(r) : null;
+  }
+
+  async tasksOf(deploymentId: string): Promise<TaskRow[]> {
+    return this.all('SELECT * FROM tasks WHERE deployment_id = ? ORDER BY seq', deploymentId).map(toTask);
+  }
+
+  async hasOpenTasks(deploymentId: string): Promise<boolean> {
+    return !!this.get(
+      `SELECT 1 AS open FROM tasks WHERE deployment_id = ? AND state IN ('queued', 'running') LIMIT 1`,
+      deploymentId,
+    );
+  }
+
+  async queuedTasks(limit = 100_000): Promise<TaskRow[]> {
+    return this.all(`SELECT * FROM tasks WHERE state = 'queued' ORDER BY ${claimOrder} LIMIT ?`, limit).map(
+      toTask,
+    );
+  }
+
+  async runningTasks(): Promise<TaskRow[]> {
+    return this.all(`SELECT * FROM tasks WHERE state = 'running' ORDER BY started_at`).map(toTask);
+  }
+
+  async claimTasks(lease: Lease, limit: number): Promise<TaskRow[]> {
+    if (limit <= 0) return [];
+    return this.tx(() => {
+      if (!this.get('SELECT 1 AS ok FROM nodes WHERE name = ? AND epoch = ?', lease.node, lease.epoch)) {
+        throw new StaleLeaseError(`claim by node ${lease.node}`);
+      }
+      const claimed: TaskRow[] = [];
+      const seenTags = new Set<string>();
+      const runningPerDeployment = new Map<string, number>();
+      let after = { priority: 2, seq: 0 };
+      // Usually the first rows are claimable: read a little more than needed, and more if not.
+      let pageSize = limit + 8;
+      // Queued tasks whose tag is free, in claim order, a page at a time. The
+      // first task seen for a tag is that tag's head; later ones wait behind it.
+      while (claimed.length < limit) {
+        const page = this.all(
+          `SELECT t.*, d.max_running FROM tasks t
+           JOIN deployments d ON d.id = t.deployment_id
+           WHERE t.state = 'queued' AND (t.priority < ? OR (t.priority = ? AND t.seq > ?))
+             AND NOT EXISTS (SELECT 1 FROM tasks r WHERE r.state = 'running' AND r.concurrency_tag = t.concurrency_tag)
+           ORDER BY ${claimOrder} LIMIT ?`,
+          after.priority,
+          after.priority,
+          after.seq,
+          pageSize,
+        );
+        for (const r of page) {
+          const task = toTask(r);
+          if (seenTags.has(task.concurrencyTag)) continue;
+          seenTags.add(task.concurrencyTag);
+          const max = Number(r.max_running ?? 0);
+          if (max > 0) {
+            const running =
+              runningPerDeployment.get(task.deploymentId) ??
+              Number(
+                this.get(
+                  `SELECT COUNT(*) AS n FROM tasks WHERE deployment_id = ? AND state = 'running'`,
+                  task.deploymentId,
+                )!.n,
+              );
+            if (running >= max) continue;
+            runningPerDeployment.set(task.deploymentId, running + 1);
+          }
+          const now = Date.now();
+          this.run(
+            `UPDATE tasks SET state = 'running', node = ?, epoch = ?, started_at = ?, message = NULL WHERE id = ?`,
+            lease.node,
+            lease.epoch,
+            now,
+            task.id,
+          );
+          claimed.push({
+            ...task,
+            state: 'running',
+            node: lease.node,
+            epoch: lease.epoch,
+            startedAt: now,
+            message: null,
+          });
+          if (claimed.length >= limit) break;
+        }
+        const last = page.at(-1);
+        if (page.length < pageSize || !last) break;
+        after = { priority: Number(last.priority), seq: Number(last.seq) };
+        pageSize = Math.min(pageSize * 4, 1024);
+      }
+      return claimed;
+    });
+  }
+
+  async markActionStarted(taskId: string, lease: Lease): Promise<void> {
+    const n = this.run(
+      `UPDATE tasks SET action_started = 1 WHERE id = ? AND state = 'running' AND node = ? AND epoch = ?
+         AND EXISTS (SELECT 1 FROM nodes WHERE name = ? AND epoch = ?)`,
+      taskId,
+      lease.node,
+      lease.epoch,
+      // Fencing: an epoch the node has since re-registered past is stale even
+      // before recoverTasks has moved its tasks.
+      lease.node,
+      lease.epoch,
+    );
+    if (n === 0) throw new StaleLeaseError(`task ${taskId}`);
+  }
+
+  async finishTask(taskId: string, lease: Lease, state: TaskState, message: string | null): Promise<void> {
+    const n = this.tx(() => {
+      const changed = this.run(
+        `UPDATE tasks SET state = ?, finished_at = ?, message = ? WHERE id = ? AND state = 'running' AND node = ? AND epoch = ?
+           AND EXISTS (SELECT 1 FROM nodes WHERE name = ? AND epoch = ?)`,
+        state,
+        Date.now(),
+        message,
+        taskId,
+        lease.node,
+        lease.epoch,
+        // Fencing, as in markActionStarted.
+        lease.node,
+        lease.epoch,
+      );
+      if (changed) this.run('DELETE FROM target_locks WHERE task_id = ?', taskId);
+      return changed;
+    });
+    if (n === 0) throw new StaleLeaseError(`task ${taskId}`);
+  }
+
+  async cancelQueued(deploymentId: string, message: string): Promise<TaskRow[]> {
+    return this.all(
+      `UPDATE tasks SET state = 'cancelled', finished_at = ?, message = ?
+       WHERE deployment_id = ? AND state = 'queued' RETURNING *`,
+      Date.now(),
+      message,
+      deploymentId,
+    ).map(toTask);
+  }
+
+  async supersedeQueued(tags: string[], beforeSeq: number, message: string): Promise<TaskRow[]> {
+    if (tags.length === 0) return [];
+    return this.all(
+      `UPDATE tasks SET state = 'cancelled', finished_at = ?, message = ?
+       WHERE state = 'queued' AND seq < ? AND concurrency_tag IN (SELECT value FROM json_each(?)) RETURNING *`,
+      Date.now(),
+      message,
+      beforeSeq,
+      JSON.stringify(tags),
+    ).map(toTask);
+  }
+
+  async recoverTasks(opts: {
+    node?: string;
+    currentEpoch?: number;
+    staleBefore?: number;
+  }): Promise<TaskRow[]> {
+    return this.tx(() => {
+      const stale = this.all(
+        `SELECT t.*, d.plan ->> '$.onInterrupt' AS on_interrupt FROM tasks t
+         JOIN deployments d ON d.id = t.deployment_id
+         LEFT JOIN nodes n ON n.name = t.node
+         WHERE t.state = 'running' AND (
+           (? IS NOT NULL AND t.node = ? AND t.epoch < ?) OR
+           (? IS NOT NULL AND (n.heartbeat_at IS NULL OR n.heartbeat_at < ?)))`,
+        opts.node ?? null,
+        opts.node ?? null,
+        opts.currentEpoch ?? 0,
+        opts.staleBefore ?? null,
+        opts.staleBefore ?? 0,
+      );
+      const now = Date.now();
+      const out: TaskRow[] = [];
+      for (const r of stale) {
+        const task = toTask(r);
+        const requeue = !task.actionStarted || r.on_interrupt === 'requeue';
+        const message = task.actionStarted
+          ? `node ${task.node} stopped while the task was running`
+          : `node ${task.node} stopped before the task started an action; requeued`;
+        if (requeue) {
+          // Back to the queue at its old position: seq is kept.
+          const stored = task.actionStarted ? `${message}; requeued (onInterrupt: requeue)` : message;
+          this.run(
+            `UPDATE tasks SET state = 'queued', node = NULL, epoch = NULL, started_at = NULL, action_started = 0, message = ? WHERE id = ?`,
+            stored,
+            task.id,
+          );
+          this.run(
+            `UPDATE actions SET state = 'cancelled', finished_at = ? WHERE task_id = ? AND state IN ('pending', 'running')`,
+            now,
+            task.id,
+          );
+          // The row as stored: the coordinator reports this message in task.requeued.
+          out.push({
+            ...task,
+            state: 'queued',
+            node: null,
+            epoch: null,
+            startedAt: null,
+            actionStarted: false,
+            message: stored,
+          });
+        } else {
+          this.run(
+            `UPDATE tasks SET state = 'interrupted', finished_at = ?, message = ? WHERE id = ?`,
+            now,
+            message,
+            task.id,
+          );
+          this.run(
+            `UPDATE actions SET state = 'cancelled', finished_at = ? WHERE task_id = ? AND state IN ('pending', 'running')`,
+            now,
+            task.id,
+          );
+          out.push({ ...task, state: 'interrupted', finishedAt: now, message });
+        }
+        this.run('DELETE FROM target_locks WHERE task_id = ?', task.id);
+      }
+      return out;
+    });
+  }
+
+  async insertActions(actions: NewAction[]): Promise<void> {
+    this.tx(() => {
+      for (const a of actions) {
+        this.run(
+          `INSERT INTO actions (id, task_id, step_index, step, target, worker, state, attempt) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+          a.id,
+          a.taskId,
+          a.stepIndex,
+          a.step,
+          a.target,
+          a.worker,
+          a.state,
+          a.attempt,
+        );
+      }
+    });
+  }
+
+  async updateAction(id: string, patch: Partial<Omit<ActionRow, 'id' | 'taskId'>>): Promise<void> {
+    const cols: Record<string, string> = {
+      state: 'state',
+      attempt: 'attempt',
+      startedAt: 'started_at',
+      finishedAt: 'finished_at',
+      exitCode: 'exit_code',
+      message: 'message',
+      worker: 'worker',
+      waitingOn: 'waiting_on',
+    };
+    const sets: string[] = [];
+    const values: SQLInputValue[] = [];
+    for (const [k, v] of Object.entries(patch)) {
+      const col = cols[k];
+      if (!col) continue;
+      sets.push(`${col} = ?`);
+      values.push(v as SQLInputValue);
+    }
+    if (sets.length) this.run(`UPDATE actions SET ${sets.join(', ')} WHERE id = ?`, ...values, id);
+  }
+
+  async actionsOf(taskIds: string[]): Promise<ActionRow[]> {
+    if (taskIds.length === 0) return [];
+    return this.all(
+      `SELECT * FROM actions WHERE task_id IN (SELECT value FROM json_each(?)) ORDER BY task_id, step_index, target`,
+      JSON.stringify(taskIds),
+    ).map(toAction);
+  }
+
+  async lockTarget(
+    target: string,
+    taskId: string,
+    actionId: string,
+  ): Promise<{ ok: true } | { ok: false; holder: string }> {
+    const n = this.run(
+      'INSERT INTO target_locks (target, task_id, action_id, since) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING',
+      target,
+      taskId,
+      actionId,
+      Date.now(),
+    );
+    if (n > 0) return { ok: true };
+    const holder = this.get('SELECT task_id FROM target_locks WHERE target = ?', target);
+    // Released between the insert and the read: try once more.
+    if (!holder) return this.lockTarget(target, taskId, actionId);
+    return { ok: false, holder: String(holder.task_id) };
+  }
+
+  async unlockTarget(target: string, actionId: string): Promise<void> {
+    this.run('DELETE FROM target_locks WHERE target = ? AND action_id = ?', target, actionId);
+  }
+
+  async appendEvents(events: NewEvent[]): Promise<void> {
+    if (events.length === 0) return;
+    const now = Date.now();
+    this.tx(() => {
+      for (const e of events) {
+        this.run(
+          'INSERT INTO events (deployment_id, task_id, type, data, at) VALUES (?, ?, ?, ?, ?)',
+          e.deploymentId,
+          e.taskId,
+          e.type,
+          JSON.stringify(e.data),
+          e.at ?? now,
+        );
+      }
+    });
+  }
+
+  async eventsSince(deploymentId: string, afterId: number, limit: number): Promise<EventRow[]> {
+    return this.all(
+      'SELECT * FROM events WHERE deployment_id = ? AND id > ? ORDER BY id LIMIT ?',
+      deploymentId,
+      afterId,
+      limit,
+    ).map(toEvent);
+  }
+
+  async taskLog(taskId: string): Promise<EventRow[]> {
+    return this.all(`SELECT * FROM events WHERE task_id = ? AND type = 'log' ORDER BY id`, taskId).map(
+      toEvent,
+    );
+  }
+}

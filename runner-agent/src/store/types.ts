@@ -1,0 +1,192 @@
+// The store interface: everything the coordinator keeps durably. Two
+// implementations (SQLite for one node, PostgreSQL for several) satisfy it,
+// and one conformance suite (test/store/conformance.ts) runs against both.
+// The scheduling invariants that must hold across nodes are enforced here, in
+// the database, not in the scheduler's memory.
+import type { Plan } from '../../../src/plan/index.ts';
+
+export type TaskState = 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled' | 'interrupted';
+export type ActionState = 'pending' | 'running' | 'succeeded' | 'failed' | 'skipped' | 'cancelled';
+export type DeploymentState = 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled';
+
+export const TERMINAL_TASK_STATES: readonly TaskState[] = ['succeeded', 'failed', 'cancelled', 'interrupted'];
+
+export interface GithubContext {
+  apiUrl: string;
+  serverUrl: string;
+  repository: string;
+  sha: string;
+  ref: string;
+  event: string;
+  runId: string | number;
+  runAttempt: string | number;
+  job: string;
+  token?: string;
+  checkName?: string;
+}
+
+export interface NodeRow {
+  name: string;
+  taskCap: number;
+  /** The cap a drained node returns to on resume. */
+  resumeCap: number | null;
+  epoch: number;
+  heartbeatAt: number;
+  startedAt: number;
+  running: number;
+}
+
+export interface DeploymentRow {
+  id: string;
+  idempotencyKey: string | null;
+  project: string;
+  environment: string;
+  release: string;
+  plan: Plan;
+  github: GithubContext | null;
+  /** Secret values sent with the submission, by name (never returned by the API). */
+  secrets: Record<string, string>;
+  state: DeploymentState;
+  createdAt: number;
+  finishedAt: number | null;
+}
+
+export interface TaskRow {
+  id: string;
+  seq: number;
+  deploymentId: string;
+  tenant: string | null;
+  concurrencyTag: string;
+  /** 1 for high, 0 for normal: high is queued ahead. */
+  priority: number;
+  state: TaskState;
+  node: string | null;
+  epoch: number | null;
+  actionStarted: boolean;
+  queuedAt: number;
+  startedAt: number | null;
+  finishedAt: number | null;
+  message: string | null;
+}
+
+export interface ActionRow {
+  id: string;
+  taskId: string;
+  stepIndex: number;
+  step: string;
+  target: string | null;
+  worker: string | null;
+  state: ActionState;
+  attempt: number;
+  startedAt: number | null;
+  finishedAt: number | null;
+  exitCode: number | null;
+  message: string | null;
+  waitingOn: string | null;
+}
+
+export interface EventRow {
+  id: number;
+  deploymentId: string;
+  taskId: string | null;
+  type: string;
+  data: Record<string, unknown>;
+  at: number;
+}
+
+export type NewAction = Pick<
+  ActionRow,
+  'id' | 'taskId' | 'stepIndex' | 'step' | 'target' | 'worker' | 'state' | 'attempt'
+>;
+
+export type NewEvent = Omit<EventRow, 'id' | 'at'> & { at?: number };
+
+export interface NewDeployment {
+  idempotencyKey?: string;
+  project: string;
+  environment: string;
+  release: string;
+  plan: Plan;
+  github?: GithubContext;
+  secrets: Record<string, string>;
+  tasks: { tenant: string | null; concurrencyTag: string }[];
+}
+
+/** Who holds a claim: a node and the epoch it registered with (the fencing token). */
+export interface Lease {
+  node: string;
+  epoch: number;
+}
+
+export class StaleLeaseError extends Error {
+  constructor(what: string) {
+    super(`${what}: the lease is no longer held (another node took over, or the task was cancelled)`);
+  }
+}
+
+export interface Store {
+  readonly kind: 'sqlite' | 'postgres';
+  close(): Promise<void>;
+  /** The store's clock (the database's, for PostgreSQL), in ms since the epoch. */
+  now(): Promise<number>;
+
+  /** Registers (or re-registers) a node, bumping its epoch; a persisted task cap wins over `defaultCap`. */
+  registerNode(name: string, defaultCap: number): Promise<NodeRow>;
+  heartbeat(lease: Lease): Promise<void>;
+  setTaskCap(name: string, cap: number): Promise<NodeRow | null>;
+  /** Cap 0, remembering the cap to resume to. */
+  drainNode(name: string): Promise<NodeRow | null>;
+  resumeNode(name: string, defaultCap: number): Promise<NodeRow | null>;
+  listNodes(): Promise<NodeRow[]>;
+
+  /** Creates a deployment and its queued tasks; an existing idempotency key returns the first deployment. */
+  createDeployment(
+    input: NewDeployment,
+  ): Promise<{ deployment: DeploymentRow; tasks: TaskRow[]; created: boolean }>;
+  getDeployment(id: string): Promise<DeploymentRow | null>;
+  listDeployments(limit: number): Promise<DeploymentRow[]>;
+  setDeploymentState(id: string, state: DeploymentState): Promise<void>;
+
+  getTask(id: string): Promise<TaskRow | null>;
+  tasksOf(deploymentId: string): Promise<TaskRow[]>;
+  /** Whether any task of the deployment is still queued or running (cheap: an index probe). */
+  hasOpenTasks(deploymentId: string): Promise<boolean>;
+  /** Queued tasks in the order they will be considered: priority, then submission. */
+  queuedTasks(limit?: number): Promise<TaskRow[]>;
+  runningTasks(): Promise<TaskRow[]>;
+  /**
+   * Claims up to `limit` queued tasks for a node: the first queued task of each
+   * concurrency tag whose tag is free, in priority then submission order,
+   * respecting each deployment's maxRunningTasks.
+   */
+  claimTasks(lease: Lease, limit: number): Promise<TaskRow[]>;
+  markActionStarted(taskId: string, lease: Lease): Promise<void>;
+  finishTask(taskId: string, lease: Lease, state: TaskState, message: string | null): Promise<void>;
+  /** Queued tasks of the deployment become cancelled; returns them. */
+  cancelQueued(deploymentId: string, message: string): Promise<TaskRow[]>;
+  /** Cancels queued tasks with these tags submitted before `beforeSeq` (plan option supersede). */
+  supersedeQueued(tags: string[], beforeSeq: number, message: string): Promise<TaskRow[]>;
+  /**
+   * The crash rule: tasks running under a node whose lease is older than
+   * `staleBefore` (or under an older epoch of `node`) go back to the queue if
+   * they had started no action, else become interrupted (or requeued when the
+   * plan says onInterrupt: requeue).
+   */
+  recoverTasks(opts: { node?: string; currentEpoch?: number; staleBefore?: number }): Promise<TaskRow[]>;
+
+  insertActions(actions: NewAction[]): Promise<void>;
+  updateAction(id: string, patch: Partial<Omit<ActionRow, 'id' | 'taskId'>>): Promise<void>;
+  actionsOf(taskIds: string[]): Promise<ActionRow[]>;
+
+  /** Takes the per-target mutex; returns the current holder's task id when it is taken. */
+  lockTarget(
+    target: string,
+    taskId: string,
+    actionId: string,
+  ): Promise<{ ok: true } | { ok: false; holder: string }>;
+  unlockTarget(target: string, actionId: string): Promise<void>;
+
+  appendEvents(events: NewEvent[]): Promise<void>;
+  eventsSince(deploymentId: string, afterId: number, limit: number): Promise<EventRow[]>;
+  taskLog(taskId: string): Promise<EventRow[]>;
+}

@@ -1,0 +1,96 @@
+// The agent's side of the executor process (spawner.ts): started on first
+// use, stopped after a while without actions, so an idle agent carries no
+// second process; restarted if it dies, failing what it was running.
+import { type ChildProcess, fork } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { ScriptResult } from './process.ts';
+import type { FromExecutor, ScriptRunSpec, ToExecutor } from './spawner.ts';
+
+const IDLE_MS = 10_000;
+
+interface Pending {
+  onLine: (stream: 'stdout' | 'stderr', line: string) => void;
+  done: (r: ScriptResult) => void;
+}
+
+/** spawner.ts next to this file when run from source; dist/agent/spawner/index.js in the bundle. */
+function spawnerPath(): string {
+  const here = dirname(fileURLToPath(import.meta.url));
+  const bundled = join(here, 'spawner', 'index.js');
+  return existsSync(bundled) ? bundled : join(here, 'spawner.ts');
+}
+
+export class Executor {
+  private child: ChildProcess | null = null;
+  private readonly pending = new Map<string, Pending>();
+  private idleTimer: NodeJS.Timeout | null = null;
+
+  private ensure(): ChildProcess {
+    if (this.idleTimer) clearTimeout(this.idleTimer);
+    this.idleTimer = null;
+    if (this.child) return this.child;
+    const child = fork(spawnerPath(), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], execArgv: [] });
+    child.on('message', (msg: FromExecutor) => {
+      const p = this.pending.get(msg.id);
+      if (!p) return;
+      if (msg.op === 'line') p.onLine(msg.stream, msg.line);
+      else {
+        this.pending.delete(msg.id);
+        p.done(msg.result);
+        this.idleLater();
+      }
+    });
+    child.on('exit', (code, signal) => {
+      if (this.child === child) this.child = null;
+      for (const [id, p] of this.pending) {
+        this.pending.delete(id);
+        p.done({
+          exitCode: null,
+          reason: 'spawn failed',
+          message: `the executor process ended (${signal ?? `exit code ${code}`})`,
+        });
+      }
+    });
+    this.child = child;
+    return child;
+  }
+
+  private idleLater(): void {
+    if (this.pending.size > 0 || !this.child) return;
+    this.idleTimer = setTimeout(() => this.close(), IDLE_MS);
+    this.idleTimer.unref();
+  }
+
+  run(
+    id: string,
+    spec: ScriptRunSpec,
+    signal: AbortSignal,
+    onLine: Pending['onLine'],
+  ): Promise<ScriptResult> {
+    return new Promise((resolve) => {
+      if (signal.aborted)
+        return resolve({ exitCode: null, reason: 'cancelled', message: 'cancelled before it started' });
+      const child = this.ensure();
+      const onAbort = () => child.send({ op: 'cancel', id } satisfies ToExecutor);
+      signal.addEventListener('abort', onAbort, { once: true });
+      this.pending.set(id, {
+        onLine,
+        done: (r) => {
+          signal.removeEventListener('abort', onAbort);
+          resolve(r);
+        },
+      });
+      child.send({ op: 'run', id, run: spec } satisfies ToExecutor);
+    });
+  }
+
+  close(): void {
+    if (this.idleTimer) clearTimeout(this.idleTimer);
+    this.idleTimer = null;
+    const child = this.child;
+    this.child = null;
+    child?.disconnect();
+  }
+}

@@ -1,0 +1,38 @@
+// What the coordinator asks of a worker: run one action. The agent's own
+// worker (local.ts) runs it in a child process; remote workers take it over HTTP.
+import type { Target } from '../../../src/plan/index.ts';
+
+export interface ActionRequest {
+  actionId: string;
+  kind: 'run' | 'deploy';
+  /** Bash script text, already interpolated. */
+  script: string;
+  env: Record<string, string>;
+  timeoutMs: number;
+  target: Target | null;
+  /**
+   * Where the script runs. Steps on targets run in the tenant's project
+   * directory on the target, <root>/<tenant|_>/<project>, which persists across
+   * steps and releases; worker steps get a fresh directory (absent here).
+   */
+  cwd?: string;
+}
+
+export interface ActionResult {
+  ok: boolean;
+  cancelled: boolean;
+  exitCode: number | null;
+  message: string;
+}
+
+export interface Worker {
+  readonly name: string;
+  readonly pools: readonly string[];
+  readonly targets: readonly Target[];
+  readonly runningActions: number;
+  execute(
+    request: ActionRequest,
+    signal: AbortSignal,
+    onLine: (stream: 'stdout' | 'stderr', line: string) => void,
+  ): Promise<ActionResult>;
+}
