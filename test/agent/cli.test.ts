@@ -1,0 +1,92 @@
+// The `flotilla` CLI as a user runs it: run, validate, and an agent that
+// refuses an unsafe listen address.
+import { cpSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, expect, it } from 'vitest';
+import { killChildren, runCli, writeAgentConfig } from '../helpers/agent.ts';
+import { REPO, removeTempDirs, tempDir } from '../helpers/util.ts';
+
+afterEach(async () => {
+  await killChildren();
+  removeTempDirs();
+});
+
+it('flotilla run examples/rolling.yml --config examples/agents/rolling.yml exits 0 with the final table', async () => {
+  // A copy of examples/, so the run's data dir and target roots stay out of the repository.
+  const dir = tempDir('flotilla-cli-');
+  cpSync(join(REPO, 'examples'), join(dir, 'examples'), {
+    recursive: true,
+    filter: (src) => !src.split('/').includes('.flotilla'),
+  });
+  const r = await runCli(['run', 'examples/rolling.yml', '--config', 'examples/agents/rolling.yml'], {
+    cwd: dir,
+  });
+  expect(r.code, r.stdout + r.stderr).toBe(0);
+  expect(r.stdout).toMatch(/deployment dep_\S+: 1 task queued/);
+  expect(r.stdout).toMatch(/TENANT\s+STATE\s+STARTED\s+FINISHED/);
+  expect(r.stdout).toMatch(/^-\s+succeeded\s/m);
+});
+
+it('flotilla run of a failing plan exits 1', async () => {
+  const dir = tempDir('flotilla-cli-');
+  const plan = join(dir, 'fails.yml');
+  writeFileSync(
+    plan,
+    [
+      'version: 1',
+      'project: broken',
+      'environment: test',
+      'release: "1"',
+      'tenants: [acme, globex]',
+      'steps:',
+      '  - name: boom',
+      '    on: worker',
+      '    run: |',
+      '      echo "about to fail for $FLOTILLA_TENANT"',
+      '      exit 4',
+      '',
+    ].join('\n'),
+  );
+  const r = await runCli(['run', plan], { cwd: dir });
+  expect(r.code, r.stdout + r.stderr).toBe(1);
+  expect(r.stdout).toMatch(/^acme\s+failed\s/m);
+  expect(r.stdout).toMatch(/^globex\s+failed\s/m);
+});
+
+it('flotilla validate of a bad plan exits 1 and prints each problem with its path and line', async () => {
+  const dir = tempDir('flotilla-cli-');
+  const bad = join(dir, 'bad.yml');
+  writeFileSync(
+    bad,
+    [
+      'version: 1',
+      'project: shop',
+      'steps:',
+      '  - name: roll',
+      '    targets: { roles: [web] }',
+      '    window: 0',
+      '    run: echo hi',
+      '',
+    ].join('\n'),
+  );
+  const r = await runCli(['validate', bad]);
+  expect(r.code, r.stdout + r.stderr).toBe(1);
+  expect(r.stdout + r.stderr).toContain('/steps/0/window');
+  expect(r.stdout + r.stderr).toMatch(/bad\.yml:6/);
+
+  const good = join(dir, 'good.yml');
+  writeFileSync(good, 'version: 1\nproject: shop\nsteps:\n  - name: hi\n    on: worker\n    run: echo hi\n');
+  const ok = await runCli(['validate', good]);
+  expect(ok.code, ok.stdout + ok.stderr).toBe(0);
+  expect(ok.stdout).toContain('ok');
+});
+
+it('flotilla agent refuses to listen on 0.0.0.0 without auth and says why', async () => {
+  const dir = tempDir('flotilla-cli-');
+  const config = writeAgentConfig(dir, { listen: '0.0.0.0:0' });
+  const r = await runCli(['agent', '--config', config], { timeoutMs: 20_000 });
+  expect(r.code).not.toBe(0);
+  expect(r.code).not.toBeNull();
+  expect(r.stderr).toContain('refusing to listen on 0.0.0.0:0 without auth');
+  expect(r.stderr).toContain('auth.tokens');
+});
