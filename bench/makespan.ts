@@ -1,0 +1,84 @@
+// 400 tenants x 2 steps (a worker step; a step on 4 targets with window 2),
+// task cap 50, scripts `sleep 0.1`: makespan against the lower bound that the
+// cap, the tags and the target mutex imply. The bound is taken two ways:
+// computed from the measured duration of one action, and measured, by running
+// the same actions in an ideal schedule (50 lanes, each running its tasks'
+// chains back to back, no store, no events) on this machine in this run: on
+// two cores, starting 2,000 bash processes is itself a limit the computed
+// bound does not know.
+import { type BenchTarget, bashAction, benchAgent, fmt, spawnRaw } from './lib.ts';
+
+const TENANTS = 400;
+const GROUPS = 25; // 25 groups of 4 targets; tenant i deploys to group i % 25
+const CAP = 50;
+
+export async function makespanBench() {
+  // The duration of one action as this machine runs it: bash start-up plus the sleep.
+  const d = (await spawnRaw('sleep 0.1', 20, 1)) / 20;
+  const tenants = Array.from({ length: TENANTS }, (_, i) => `t${String(i).padStart(3, '0')}`);
+  const targets: BenchTarget[] = [];
+  for (let g = 0; g < GROUPS; g++) {
+    for (let k = 0; k < 4; k++) {
+      targets.push({
+        name: `g${g}-web-${k}`,
+        roles: ['web'],
+        tenants: tenants.filter((_, i) => i % GROUPS === g),
+      });
+    }
+  }
+  const plan = {
+    version: 1,
+    project: 'bench',
+    environment: 'perf',
+    release: 'r1',
+    tenants,
+    steps: [
+      { name: 'prepare', on: 'worker', run: 'sleep 0.1' },
+      { name: 'roll', targets: { roles: ['web'] }, window: 2, run: 'sleep 0.1' },
+    ],
+  };
+  // Each task is a chain of 3 action durations (1 + 4 targets / window 2).
+  const perTask = 3 * d;
+  const capBound = (TENANTS * perTask) / CAP;
+  const mutexBound = (TENANTS / GROUPS) * d + d; // every action of a target in a row, after one worker step
+  const lowerBound = Math.max(capBound, mutexBound, perTask);
+  const ideal = await idealSchedule();
+  const bench = await benchAgent({ taskCap: CAP, targets });
+  try {
+    const r = await bench.run(plan);
+    return {
+      name: 'makespan: 400 tenants x 2 steps, cap 50, sleep 0.1',
+      actionSeconds: d,
+      lowerBoundSeconds: lowerBound,
+      idealScheduleSeconds: ideal,
+      makespanSeconds: r.seconds,
+      ratio: r.seconds / ideal,
+      ratioToComputedBound: r.seconds / lowerBound,
+      goal: '<= 1.05',
+      state: r.state,
+      line:
+        `makespan ${fmt(r.seconds)} s vs ideal schedule run here ${fmt(ideal)} s: ratio ${fmt(r.seconds / ideal, 3)} (goal <= 1.05); ` +
+        `computed bound ${fmt(lowerBound)} s (action ${fmt(d * 1000, 1)} ms): ratio ${fmt(r.seconds / lowerBound, 3)}`,
+    };
+  } finally {
+    await bench.close();
+  }
+}
+
+const sleepAction = () => bashAction('sleep 0.1');
+
+/** The same 400 task chains on 50 lanes with nothing in between: seconds. */
+async function idealSchedule(): Promise<number> {
+  const t0 = performance.now();
+  let next = 0;
+  const lane = async () => {
+    while (next < TENANTS) {
+      next++;
+      await sleepAction(); // the worker step
+      await Promise.all([sleepAction(), sleepAction()]); // targets 1-2 (window 2)
+      await Promise.all([sleepAction(), sleepAction()]); // targets 3-4
+    }
+  };
+  await Promise.all(Array.from({ length: CAP }, lane));
+  return (performance.now() - t0) / 1000;
+}

@@ -1,0 +1,447 @@
+export const id = 284;
+export const ids = [284];
+export const modules = {
+
+/***/ 46805:
+/***/ ((__unused_webpack_module, __webpack_exports__, __webpack_require__) => {
+
+
+// EXPORTS
+__webpack_require__.d(__webpack_exports__, {
+  p: () => (/* binding */ followDeployment),
+  s: () => (/* binding */ submitPlanFile)
+});
+
+// EXTERNAL MODULE: external "node:fs/promises"
+var promises_ = __webpack_require__(51455);
+// EXTERNAL MODULE: external "node:path"
+var external_node_path_ = __webpack_require__(76760);
+// EXTERNAL MODULE: ./src/plan/index.ts + 9 modules
+var plan = __webpack_require__(91816);
+;// CONCATENATED MODULE: ./src/client/prepare.ts
+// Prepares a plan file for submission, on the client's side: the plan is
+// checked here (with line numbers), and script paths, which mean files next to
+// the plan on this machine, are replaced by the scripts' text, since the agent
+// cannot see this machine's files.
+
+
+
+const MAX_SCRIPT_BYTES = 1024 * 1024;
+async function preparePlan(path) {
+    const source = await (0,plan/* readDocumentFile */.K7)(path);
+    if (!source.ok)
+        return source;
+    const checked = (0,plan/* validatePlanValue */.T$)(source.value, source.locate);
+    if (!checked.ok)
+        return checked;
+    const body = structuredClone(source.value);
+    const issues = [];
+    for (const [i, step] of body.steps.entries()) {
+        if (typeof step.run !== 'string')
+            continue;
+        const script = (0,plan/* parseScript */.tl)(step.run);
+        if (!('path' in script))
+            continue;
+        const file = (0,external_node_path_.resolve)((0,external_node_path_.dirname)(path), script.path);
+        try {
+            const info = await (0,promises_.stat)(file);
+            if (info.size > MAX_SCRIPT_BYTES)
+                throw new Error(`it is larger than 1 MiB`);
+            // A leading comment keeps the origin visible in logs and makes the text inline for the agent.
+            step.run = `# ${script.path}\n${await (0,promises_.readFile)(file, 'utf8')}`;
+        }
+        catch (err) {
+            const why = err.code === 'ENOENT' ? 'it does not exist' : err.message;
+            issues.push({
+                path: `/steps/${i}/run`,
+                message: `script ${file} cannot be read: ${why}`,
+                ...source.locate(['steps', i, 'run']),
+            });
+        }
+    }
+    return issues.length ? { ok: false, issues } : { ok: true, plan: checked.plan, body };
+}
+
+// EXTERNAL MODULE: ./src/client/progress.ts
+var client_progress = __webpack_require__(67548);
+;// CONCATENATED MODULE: ./runner-agent/src/cli/follow.ts
+
+
+
+/** Returns the deployment id, or null after printing why the plan was refused. */
+async function submitPlanFile(client, file, flags, out) {
+    const prepared = await preparePlan(file);
+    if (!prepared.ok) {
+        for (const issue of prepared.issues)
+            out.line((0,plan/* formatIssue */.Hd)(file, issue));
+        return null;
+    }
+    const r = await client.submit({
+        plan: prepared.body,
+        release: flags.release,
+        environment: flags.environment,
+        tenants: flags.tenant,
+    });
+    out.line(`deployment ${r.id}: ${r.tasks.length} task${r.tasks.length === 1 ? '' : 's'} queued (${r.url})`);
+    return r.id;
+}
+/** Follows to the end; returns the final state. */
+async function followDeployment(client, id, out) {
+    const progress = new client_progress/* DeploymentProgress */.Z();
+    let last = 0;
+    await client.follow(id, (e) => {
+        const lines = progress.apply(e);
+        if (out.tty && out.status)
+            out.status('');
+        for (const l of lines)
+            out.line(l);
+        if (out.tty && out.status && Date.now() - last > 100) {
+            last = Date.now();
+            const c = progress.counts();
+            out.status(`${progress.tasks.size} tasks: ${['running', 'queued', 'succeeded', 'failed'].map((s) => `${c[s] ?? 0} ${s}`).join(', ')}`);
+        }
+    });
+    if (out.tty && out.status)
+        out.status('');
+    const view = await client.deployment(id);
+    const rows = [['TENANT', 'STATE', 'STARTED', 'FINISHED', 'MESSAGE']];
+    for (const t of view.tasks) {
+        rows.push([
+            t.tenant ?? '-',
+            t.state,
+            t.startedAt?.slice(11, 19) ?? '-',
+            t.finishedAt?.slice(11, 19) ?? '-',
+            t.message ?? '',
+        ]);
+    }
+    out.line((0,client_progress/* formatTable */.k)(rows.length > 51 ? [...rows.slice(0, 51), [`… ${rows.length - 51} more`]] : rows));
+    return view.state;
+}
+
+
+/***/ }),
+
+/***/ 75284:
+/***/ ((__unused_webpack_module, __webpack_exports__, __webpack_require__) => {
+
+__webpack_require__.r(__webpack_exports__);
+/* harmony export */ __webpack_require__.d(__webpack_exports__, {
+/* harmony export */   runCommand: () => (/* binding */ runCommand)
+/* harmony export */ });
+/* harmony import */ var node_fs__WEBPACK_IMPORTED_MODULE_0__ = __webpack_require__(73024);
+/* harmony import */ var node_fs__WEBPACK_IMPORTED_MODULE_0___default = /*#__PURE__*/__webpack_require__.n(node_fs__WEBPACK_IMPORTED_MODULE_0__);
+/* harmony import */ var node_os__WEBPACK_IMPORTED_MODULE_1__ = __webpack_require__(48161);
+/* harmony import */ var node_os__WEBPACK_IMPORTED_MODULE_1___default = /*#__PURE__*/__webpack_require__.n(node_os__WEBPACK_IMPORTED_MODULE_1__);
+/* harmony import */ var node_path__WEBPACK_IMPORTED_MODULE_2__ = __webpack_require__(76760);
+/* harmony import */ var node_path__WEBPACK_IMPORTED_MODULE_2___default = /*#__PURE__*/__webpack_require__.n(node_path__WEBPACK_IMPORTED_MODULE_2__);
+/* harmony import */ var pino__WEBPACK_IMPORTED_MODULE_3__ = __webpack_require__(65005);
+/* harmony import */ var pino__WEBPACK_IMPORTED_MODULE_3___default = /*#__PURE__*/__webpack_require__.n(pino__WEBPACK_IMPORTED_MODULE_3__);
+/* harmony import */ var _src_client_client_js__WEBPACK_IMPORTED_MODULE_4__ = __webpack_require__(74064);
+/* harmony import */ var _agent_js__WEBPACK_IMPORTED_MODULE_5__ = __webpack_require__(95532);
+/* harmony import */ var _config_settings_js__WEBPACK_IMPORTED_MODULE_6__ = __webpack_require__(18950);
+/* harmony import */ var _follow_js__WEBPACK_IMPORTED_MODULE_7__ = __webpack_require__(46805);
+// `flotilla run`: a one-shot embedded agent that runs one plan with live
+// progress and exits 0 on success, 1 on failure.
+
+
+
+
+
+
+
+
+async function runCommand(file, flags, out) {
+    // Without a config the run gets a throwaway data dir; with one, its history is kept there.
+    const temp = flags.config || flags.dataDir ? null : (0,node_fs__WEBPACK_IMPORTED_MODULE_0__.mkdtempSync)((0,node_path__WEBPACK_IMPORTED_MODULE_2__.join)((0,node_os__WEBPACK_IMPORTED_MODULE_1__.tmpdir)(), 'flotilla-run-'));
+    try {
+        const settings = await (0,_config_settings_js__WEBPACK_IMPORTED_MODULE_6__/* .resolveAgentSettings */ .Vm)({
+            ...flags,
+            listen: '127.0.0.1:0',
+            dataDir: flags.dataDir ?? temp ?? undefined,
+        });
+        const agent = await (0,_agent_js__WEBPACK_IMPORTED_MODULE_5__/* .startAgent */ .I)(settings, pino__WEBPACK_IMPORTED_MODULE_3___default()({ level: 'error' }, pino__WEBPACK_IMPORTED_MODULE_3___default().destination(2)));
+        try {
+            const client = new _src_client_client_js__WEBPACK_IMPORTED_MODULE_4__/* .AgentClient */ .R(agent.url);
+            const id = await (0,_follow_js__WEBPACK_IMPORTED_MODULE_7__/* .submitPlanFile */ .s)(client, file, flags, out);
+            if (!id)
+                return 1;
+            const state = await (0,_follow_js__WEBPACK_IMPORTED_MODULE_7__/* .followDeployment */ .p)(client, id, out);
+            return state === 'succeeded' ? 0 : 1;
+        }
+        finally {
+            await agent.stop();
+        }
+    }
+    finally {
+        if (temp)
+            (0,node_fs__WEBPACK_IMPORTED_MODULE_0__.rmSync)(temp, { recursive: true, force: true });
+    }
+}
+
+
+/***/ }),
+
+/***/ 74064:
+/***/ ((__unused_webpack_module, __webpack_exports__, __webpack_require__) => {
+
+/* harmony export */ __webpack_require__.d(__webpack_exports__, {
+/* harmony export */   R: () => (/* binding */ AgentClient)
+/* harmony export */ });
+/* harmony import */ var undici__WEBPACK_IMPORTED_MODULE_0__ = __webpack_require__(24371);
+/* harmony import */ var _errors_js__WEBPACK_IMPORTED_MODULE_1__ = __webpack_require__(66468);
+// The agent's HTTP client, used by the action and the CLI alike (undici).
+// Errors carry the agent's own message and issues, so callers print them as is.
+
+
+class AgentClient {
+    baseUrl;
+    opts;
+    constructor(baseUrl, opts = {}) {
+        this.baseUrl = baseUrl.replace(/\/+$/, '');
+        this.opts = opts;
+    }
+    headers(extra = {}) {
+        return {
+            accept: 'application/json',
+            ...(this.opts.token ? { authorization: `Bearer ${this.opts.token}` } : {}),
+            ...extra,
+        };
+    }
+    async call(method, path, body) {
+        let res;
+        try {
+            res = await (0,undici__WEBPACK_IMPORTED_MODULE_0__/* .request */ .Em)(`${this.baseUrl}${path}`, {
+                method,
+                headers: this.headers(body === undefined ? {} : { 'content-type': 'application/json' }),
+                body: body === undefined ? undefined : JSON.stringify(body),
+                headersTimeout: this.opts.timeoutMs ?? 60_000,
+                bodyTimeout: this.opts.timeoutMs ?? 60_000,
+            });
+        }
+        catch (err) {
+            const cause = err.cause?.code ?? err.code;
+            throw new _errors_js__WEBPACK_IMPORTED_MODULE_1__/* .AgentError */ .Y(0, 'unreachable', `cannot reach the Flotilla agent at ${this.baseUrl}${cause ? ` (${cause})` : ''}: ${err.message}. ` +
+                'Is the agent running, and is agent-url right?');
+        }
+        const text = await res.body.text();
+        let parsed;
+        try {
+            parsed = text ? JSON.parse(text) : undefined;
+        }
+        catch {
+            parsed = text;
+        }
+        if (res.statusCode >= 400) {
+            const e = parsed?.error;
+            throw new _errors_js__WEBPACK_IMPORTED_MODULE_1__/* .AgentError */ .Y(res.statusCode, e?.code ?? 'http_error', e?.message ?? `the agent answered ${res.statusCode}: ${String(text).slice(0, 200)}`, e?.issues ?? []);
+        }
+        return { status: res.statusCode, body: parsed };
+    }
+    async submit(req) {
+        const r = await this.call('POST', '/v1/deployments', req);
+        return { ...r.body, created: r.status === 201 };
+    }
+    async deployment(id) {
+        return (await this.call('GET', `/v1/deployments/${encodeURIComponent(id)}`)).body;
+    }
+    async cancel(id) {
+        return (await this.call('POST', `/v1/deployments/${encodeURIComponent(id)}/cancel`)).body;
+    }
+    async queue() {
+        return (await this.call('GET', '/v1/queue')).body;
+    }
+    async deployments() {
+        return (await this.call('GET', '/v1/deployments')).body;
+    }
+    async nodes() {
+        return (await this.call('GET', '/v1/nodes')).body;
+    }
+    async setCap(node, taskCap) {
+        return (await this.call('PUT', `/v1/nodes/${encodeURIComponent(node)}`, { taskCap })).body;
+    }
+    async drain(node, wait = false) {
+        return (await this.call('POST', `/v1/nodes/${encodeURIComponent(node)}/drain`, { wait })).body;
+    }
+    async resume(node) {
+        return (await this.call('POST', `/v1/nodes/${encodeURIComponent(node)}/resume`, {})).body;
+    }
+    async taskLog(taskId) {
+        const res = await (0,undici__WEBPACK_IMPORTED_MODULE_0__/* .request */ .Em)(`${this.baseUrl}/v1/tasks/${encodeURIComponent(taskId)}/log`, {
+            headers: this.headers(),
+        });
+        return res.body.text();
+    }
+    /**
+     * Follows a deployment's events until deployment.finished, reconnecting with
+     * Last-Event-ID when the connection drops (an agent restart, say).
+     */
+    async follow(id, onEvent, signal) {
+        let last = 0;
+        let failures = 0;
+        while (!signal?.aborted) {
+            try {
+                const res = await (0,undici__WEBPACK_IMPORTED_MODULE_0__/* .request */ .Em)(`${this.baseUrl}/v1/deployments/${encodeURIComponent(id)}/events`, {
+                    headers: this.headers({
+                        accept: 'text/event-stream',
+                        ...(last ? { 'last-event-id': String(last) } : {}),
+                    }),
+                    signal,
+                    bodyTimeout: 60_000,
+                });
+                if (res.statusCode >= 400) {
+                    const text = await res.body.text();
+                    const e = JSON.parse(text || '{}').error;
+                    throw new _errors_js__WEBPACK_IMPORTED_MODULE_1__/* .AgentError */ .Y(res.statusCode, e?.code ?? 'http_error', e?.message ?? text);
+                }
+                let buffer = '';
+                let finished = false;
+                for await (const chunk of res.body) {
+                    buffer += chunk.toString();
+                    let at = buffer.indexOf('\n\n');
+                    while (at >= 0) {
+                        const block = buffer.slice(0, at);
+                        buffer = buffer.slice(at + 2);
+                        const data = block
+                            .split('\n')
+                            .filter((l) => l.startsWith('data: '))
+                            .map((l) => l.slice(6))
+                            .join('\n');
+                        if (data) {
+                            const e = JSON.parse(data);
+                            last = e.id;
+                            failures = 0;
+                            onEvent(e);
+                            if (e.type === 'deployment.finished')
+                                finished = true;
+                        }
+                        at = buffer.indexOf('\n\n');
+                    }
+                }
+                if (finished)
+                    return;
+            }
+            catch (err) {
+                if (signal?.aborted)
+                    return;
+                if (err instanceof _errors_js__WEBPACK_IMPORTED_MODULE_1__/* .AgentError */ .Y && err.status >= 400 && err.status < 500)
+                    throw err;
+                if (++failures > 30)
+                    throw err;
+            }
+            await new Promise((r) => setTimeout(r, Math.min(1000 * failures, 5000) || 200));
+        }
+    }
+}
+
+
+/***/ }),
+
+/***/ 67548:
+/***/ ((__unused_webpack_module, __webpack_exports__, __webpack_require__) => {
+
+/* harmony export */ __webpack_require__.d(__webpack_exports__, {
+/* harmony export */   Z: () => (/* binding */ DeploymentProgress),
+/* harmony export */   k: () => (/* binding */ formatTable)
+/* harmony export */ });
+class DeploymentProgress {
+    tasks = new Map();
+    state = 'queued';
+    finished = false;
+    task(e) {
+        if (!e.taskId)
+            return null;
+        let t = this.tasks.get(e.taskId);
+        if (!t) {
+            t = {
+                id: e.taskId,
+                tenant: e.data.tenant ?? null,
+                state: 'queued',
+                waitingOn: null,
+                message: null,
+                startedAt: null,
+                finishedAt: null,
+                failedActions: [],
+            };
+            this.tasks.set(e.taskId, t);
+        }
+        return t;
+    }
+    /** Applies one event; returns the lines worth printing (possibly none). */
+    apply(e) {
+        const t = this.task(e);
+        const who = t ? (t.tenant ?? 'task') : 'deployment';
+        const d = e.data;
+        switch (e.type) {
+            case 'task.queued':
+                return [];
+            case 'task.waiting':
+                if (!t || t.waitingOn === d.waitingOn)
+                    return [];
+                t.waitingOn = String(d.waitingOn);
+                return [`${who}: waiting: ${t.waitingOn}`];
+            case 'task.started':
+                if (!t)
+                    return [];
+                t.state = 'running';
+                t.waitingOn = null;
+                t.startedAt = e.at;
+                return [`${who}: started on node ${d.node}`];
+            case 'task.requeued':
+                if (t)
+                    t.state = 'queued';
+                return [`${who}: requeued: ${d.message}`];
+            case 'task.finished':
+                if (!t)
+                    return [];
+                t.state = String(d.state);
+                t.message = d.message ?? null;
+                t.finishedAt = e.at;
+                t.waitingOn = null;
+                return [`${who}: ${t.state}${t.message && t.message !== t.state ? ` (${t.message})` : ''}`];
+            case 'action.failed':
+                t?.failedActions.push({
+                    step: String(d.step),
+                    target: d.target ?? null,
+                    message: String(d.message),
+                });
+                return [`${who}: ${d.step}${d.target ? `@${d.target}` : ''} failed: ${d.message}`];
+            case 'action.retrying':
+                return [
+                    `${who}: ${d.step}${d.target ? `@${d.target}` : ''} attempt ${d.attempt} failed (${d.message}); retrying`,
+                ];
+            case 'action.waiting':
+                return [`${who}: ${d.step}${d.target ? `@${d.target}` : ''} waiting: ${d.waitingOn}`];
+            case 'deployment.running':
+                this.state = 'running';
+                return [];
+            case 'deployment.finished':
+                this.state = String(d.state);
+                this.finished = true;
+                return [
+                    `deployment ${this.state}: ${d.succeeded} succeeded, ${d.failed} failed, ${d.interrupted} interrupted, ${d.cancelled} cancelled`,
+                ];
+            default:
+                return [];
+        }
+    }
+    counts() {
+        const c = {};
+        for (const t of this.tasks.values())
+            c[t.state] = (c[t.state] ?? 0) + 1;
+        return c;
+    }
+}
+function formatTable(rows) {
+    const widths = rows[0]?.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length))) ?? [];
+    return rows
+        .map((r) => r
+        .map((c, i) => c.padEnd(widths[i] ?? 0))
+        .join('  ')
+        .trimEnd())
+        .join('\n');
+}
+
+
+/***/ })
+
+};

@@ -1,0 +1,2320 @@
+export const id = 532;
+export const ids = [532];
+export const modules = {
+
+/***/ 95532:
+/***/ ((__unused_webpack_module, __webpack_exports__, __webpack_require__) => {
+
+
+// EXPORTS
+__webpack_require__.d(__webpack_exports__, {
+  I: () => (/* binding */ startAgent)
+});
+
+// UNUSED EXPORTS: openStore
+
+// EXTERNAL MODULE: external "node:path"
+var external_node_path_ = __webpack_require__(76760);
+// EXTERNAL MODULE: ./node_modules/pino/pino.js
+var pino = __webpack_require__(65005);
+var pino_default = /*#__PURE__*/__webpack_require__.n(pino);
+// EXTERNAL MODULE: ./node_modules/fastify/fastify.js
+var fastify = __webpack_require__(16703);
+var fastify_default = /*#__PURE__*/__webpack_require__.n(fastify);
+// EXTERNAL MODULE: ./node_modules/zod/v4/classic/schemas.js + 17 modules
+var schemas = __webpack_require__(38816);
+;// CONCATENATED MODULE: ./src/client/types.ts
+// The HTTP API's request bodies and answers, shared by the agent (which
+// validates them) and the clients (the action and the CLI).
+
+const githubContextSchema = schemas/* strictObject */.rej({
+    apiUrl: schemas/* string */.YjP().url(),
+    serverUrl: schemas/* string */.YjP().url(),
+    repository: schemas/* string */.YjP().regex(/^[^/\s]+\/[^/\s]+$/, 'repository is owner/name'),
+    sha: schemas/* string */.YjP().regex(/^[a-f0-9]{40}$/, 'sha is a 40-character commit sha'),
+    ref: schemas/* string */.YjP().min(1),
+    event: schemas/* string */.YjP().min(1),
+    runId: schemas/* union */.KCZ([schemas/* string */.YjP(), schemas/* number */.aig()]),
+    runAttempt: schemas/* union */.KCZ([schemas/* string */.YjP(), schemas/* number */.aig()]),
+    job: schemas/* string */.YjP(),
+    token: schemas/* string */.YjP().optional(),
+    checkName: schemas/* string */.YjP().max(200).optional(),
+});
+const submitSchema = schemas/* strictObject */.rej({
+    /** Plan text (YAML or JSON, so problems get line numbers) or an already-parsed plan. */
+    plan: schemas/* union */.KCZ([schemas/* string */.YjP(), schemas/* record */.g1P(schemas/* string */.YjP(), schemas/* unknown */.L5J())]),
+    release: schemas/* string */.YjP().min(1).optional(),
+    environment: schemas/* string */.YjP().min(1).optional(),
+    tenants: schemas/* array */.YOg(schemas/* string */.YjP().min(1)).optional(),
+    idempotencyKey: schemas/* string */.YjP().min(1).max(512).optional(),
+    /** Values for the plan's `secrets`, masked everywhere. */
+    secrets: schemas/* record */.g1P(schemas/* string */.YjP(), schemas/* string */.YjP()).optional(),
+    github: githubContextSchema.optional(),
+});
+const capSchema = schemas/* strictObject */.rej({ taskCap: schemas/* number */.aig().int().min(0).max(10_000) });
+const drainSchema = schemas/* strictObject */.rej({ wait: schemas/* boolean */.zMY().optional() }).optional();
+
+// EXTERNAL MODULE: external "node:events"
+var external_node_events_ = __webpack_require__(78474);
+// EXTERNAL MODULE: ./src/plan/index.ts + 9 modules
+var src_plan = __webpack_require__(91816);
+;// CONCATENATED MODULE: ./runner-agent/src/store/types.ts
+const TERMINAL_TASK_STATES = ['succeeded', 'failed', 'cancelled', 'interrupted'];
+class StaleLeaseError extends Error {
+    constructor(what) {
+        super(`${what}: the lease is no longer held (another node took over, or the task was cancelled)`);
+    }
+}
+
+;// CONCATENATED MODULE: ./runner-agent/src/scheduler/event-log.ts
+// Events (transitions and log lines) go to the store in small batches, and
+// listeners in this process (SSE streams) hear of each batch at once. A batch
+// is at most a few milliseconds old, so a crash loses at most that much log.
+
+const FLUSH_MS = 20;
+const MAX_BATCH = 500;
+class EventLog {
+    buffer = [];
+    timer = null;
+    flushing = Promise.resolve();
+    emitter = new external_node_events_.EventEmitter();
+    store;
+    onError;
+    constructor(store, onError) {
+        this.store = store;
+        this.onError = onError;
+        this.emitter.setMaxListeners(0);
+    }
+    emit(event) {
+        this.buffer.push({ ...event, at: event.at ?? Date.now() });
+        if (this.buffer.length >= MAX_BATCH)
+            void this.flush();
+        else
+            this.timer ??= setTimeout(() => void this.flush(), FLUSH_MS);
+    }
+    /** Writes what is buffered; resolves when it is in the store. */
+    flush() {
+        if (this.timer)
+            clearTimeout(this.timer);
+        this.timer = null;
+        const batch = this.buffer;
+        this.buffer = [];
+        this.flushing = this.flushing.then(async () => {
+            if (batch.length === 0)
+                return;
+            try {
+                await this.store.appendEvents(batch);
+            }
+            catch (err) {
+                this.onError(err);
+            }
+            for (const id of new Set(batch.map((e) => e.deploymentId)))
+                this.emitter.emit(id);
+        });
+        return this.flushing;
+    }
+    /** Calls `listener` after events of the deployment were written; returns the unsubscribe. */
+    subscribe(deploymentId, listener) {
+        this.emitter.on(deploymentId, listener);
+        return () => this.emitter.off(deploymentId, listener);
+    }
+}
+
+// EXTERNAL MODULE: external "node:crypto"
+var external_node_crypto_ = __webpack_require__(77598);
+;// CONCATENATED MODULE: ./runner-agent/src/ids.ts
+// Ids like dep_01jd3k…: a time prefix keeps them roughly sortable in listings,
+// random bits keep them unguessable.
+
+function newId(prefix) {
+    return `${prefix}_${Date.now().toString(36)}${(0,external_node_crypto_.randomBytes)(8).toString('hex')}`;
+}
+
+;// CONCATENATED MODULE: ./runner-agent/src/scheduler/mask.ts
+function makeMask(secrets) {
+    const values = [...new Set(secrets.filter((s) => s.length >= 3))].sort((a, b) => b.length - a.length);
+    if (values.length === 0)
+        return (t) => t;
+    const re = new RegExp(values.map((v) => v.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('|'), 'g');
+    return (t) => t.replace(re, '***');
+}
+
+;// CONCATENATED MODULE: ./runner-agent/src/scheduler/task-runner.ts
+// Runs one claimed task: its steps in order, each step's actions over its
+// targets at most `window` at a time, under the per-target mutex, with
+// retries, timeouts, maxFailures and continueOnError (design rules 3 to 6).
+
+
+
+
+function secretValuesOf(deployment) {
+    const { plan } = deployment;
+    const values = Object.values(deployment.secrets);
+    for (const name of plan.secrets) {
+        const v = plan.variables[name];
+        if (v)
+            values.push(v);
+        for (const t of plan.tenants ?? []) {
+            const tv = t.variables[name];
+            if (tv)
+                values.push(tv);
+        }
+    }
+    return values;
+}
+class TaskRunner {
+    deps;
+    task;
+    deployment;
+    plan;
+    mask;
+    abort = new AbortController();
+    deploymentId;
+    actionStarted = false;
+    constructor(deps, task, deployment) {
+        this.deps = deps;
+        this.task = task;
+        this.deployment = deployment;
+        this.plan = deployment.plan;
+        this.deploymentId = deployment.id;
+        this.mask = makeMask(secretValuesOf(deployment));
+    }
+    event(type, data) {
+        this.deps.events.emit({ deploymentId: this.deployment.id, taskId: this.task.id, type, data });
+    }
+    log(line, extra = {}) {
+        this.event('log', { line: this.mask(line), ...extra });
+    }
+    async run() {
+        const { store } = this.deps;
+        const expanded = (0,src_plan/* expandActions */.Ud)(this.plan, this.task.tenant, this.deps.worker.targets);
+        if (!expanded.ok) {
+            const message = expanded.issues.map((i) => `${i.path}: ${i.message}`).join('; ');
+            this.log(`task cannot run: ${message}`);
+            return { state: 'failed', message };
+        }
+        const steps = expanded.value.map((specs, stepIndex) => specs.map((spec) => ({
+            spec,
+            row: {
+                id: newId('act'),
+                taskId: this.task.id,
+                stepIndex,
+                step: spec.step.name,
+                target: spec.target?.name ?? null,
+                worker: null,
+                state: 'pending',
+                attempt: 0,
+            },
+        })));
+        await store.insertActions(steps.flat().map((a) => a.row));
+        let failedStep = null;
+        for (const [i, actions] of steps.entries()) {
+            const step = this.plan.steps[i];
+            if (this.abort.signal.aborted) {
+                await this.settle(actions, 'cancelled', 'the task was cancelled');
+                continue;
+            }
+            if (failedStep) {
+                await this.settle(actions, 'skipped', `skipped: step ${failedStep} failed`);
+                continue;
+            }
+            this.event('step.started', { step: step.name, actions: actions.length });
+            const ok = await this.runStep(step, actions);
+            this.event('step.finished', { step: step.name, ok });
+            if (!ok && !step.continueOnError)
+                failedStep = step.name;
+        }
+        if (this.abort.signal.aborted)
+            return { state: 'cancelled', message: 'cancelled' };
+        return failedStep
+            ? { state: 'failed', message: `step ${failedStep} failed` }
+            : { state: 'succeeded', message: null };
+    }
+    async settle(actions, state, message) {
+        for (const a of actions) {
+            if (a.row.state !== 'pending')
+                continue;
+            a.row.state = state;
+            await this.deps.store.updateAction(a.row.id, {
+                state,
+                message,
+                finishedAt: Date.now(),
+                waitingOn: null,
+            });
+            this.event(`action.${state}`, { actionId: a.row.id, step: a.row.step, target: a.row.target, message });
+        }
+    }
+    /** Runs a step's actions at most `window` at once; false when the step failed. */
+    async runStep(step, actions) {
+        const allowed = 'count' in step.maxFailures
+            ? step.maxFailures.count
+            : Math.floor((step.maxFailures.percent / 100) * actions.length);
+        const window = step.on === 'worker' ? 1 : step.window;
+        let failures = 0;
+        const running = new Set();
+        const remaining = actions.slice();
+        const mutex = step.on === 'targets' && !this.plan.concurrency.bypassTargetMutex;
+        // The next action prefers a target no task holds now, so that an action
+        // waiting for a busy target does not leave free targets idle.
+        const takeNext = () => {
+            const free = mutex ? remaining.findIndex((a) => !this.deps.heldTargets.has(a.spec.target.name)) : 0;
+            return remaining.splice(Math.max(free, 0), 1)[0];
+        };
+        // Actions beyond the window wait, and say why (once each).
+        const announced = new Set();
+        const waitingForWindow = async () => {
+            for (const a of remaining) {
+                if (announced.has(a))
+                    continue;
+                announced.add(a);
+                await this.setWaiting(a, `step ${step.name} runs ${window} of window ${window} actions at once`);
+            }
+        };
+        while (remaining.length > 0 && !this.abort.signal.aborted && failures <= allowed) {
+            if (running.size >= window) {
+                await waitingForWindow();
+                await Promise.race(running);
+                continue;
+            }
+            const p = this.runAction(step, takeNext()).then((ok) => {
+                if (!ok)
+                    failures++;
+                running.delete(p);
+            });
+            running.add(p);
+        }
+        await Promise.all(running);
+        if (this.abort.signal.aborted) {
+            await this.settle(actions, 'cancelled', 'the task was cancelled');
+            return false;
+        }
+        if (failures > allowed) {
+            await this.settle(actions, 'skipped', `skipped: step ${step.name} failed past maxFailures (${failures} failed, ${allowed} allowed)`);
+            return false;
+        }
+        return true;
+    }
+    async setWaiting(a, reason) {
+        await this.deps.store.updateAction(a.row.id, { waitingOn: reason });
+        if (reason)
+            this.event('action.waiting', {
+                actionId: a.row.id,
+                step: a.row.step,
+                target: a.row.target,
+                waitingOn: reason,
+            });
+    }
+    async runAction(step, a) {
+        const { store } = this.deps;
+        const target = a.spec.target ?? null;
+        const mutex = target !== null && !this.plan.concurrency.bypassTargetMutex;
+        if (mutex && !(await this.lockTarget(target, a))) {
+            await this.settle([a], 'cancelled', 'the task was cancelled');
+            return false;
+        }
+        try {
+            if (!this.actionStarted) {
+                // From here on a crash of this node interrupts the task instead of requeueing it.
+                await store.markActionStarted(this.task.id, this.deps.lease);
+                this.actionStarted = true;
+            }
+            let result = { ok: false, cancelled: false, exitCode: null, message: '' };
+            const firstStart = Date.now();
+            for (let attempt = 1; attempt <= step.retries + 1; attempt++) {
+                a.row.state = 'running';
+                const startedAt = Date.now();
+                await store.updateAction(a.row.id, {
+                    state: 'running',
+                    attempt,
+                    startedAt,
+                    worker: this.deps.worker.name,
+                    waitingOn: null,
+                });
+                this.event('action.started', {
+                    actionId: a.row.id,
+                    step: step.name,
+                    target: target?.name ?? null,
+                    attempt,
+                });
+                this.deps.onActionStart?.(this.task.id);
+                result = await this.deps.worker.execute({
+                    actionId: a.row.id,
+                    kind: step.kind,
+                    script: step.kind === 'run' && 'inline' in step.script
+                        ? (0,src_plan/* interpolate */.GW)(step.script.inline, this.scope(step, target))
+                        : '',
+                    env: this.env(step, target, attempt),
+                    timeoutMs: step.timeoutMs,
+                    target,
+                    ...(target ? { cwd: this.projectDir(target) } : {}),
+                }, this.abort.signal, (stream, line) => this.log(line, { stream, actionId: a.row.id, step: step.name, target: target?.name ?? null }));
+                if (result.ok || result.cancelled || attempt > step.retries)
+                    break;
+                const delay = Math.min(this.deps.retryBackoffMs * 2 ** (attempt - 1), 60_000);
+                this.event('action.retrying', {
+                    actionId: a.row.id,
+                    step: step.name,
+                    target: target?.name ?? null,
+                    attempt,
+                    message: this.mask(result.message),
+                    delayMs: delay,
+                });
+                await sleep(delay, this.abort.signal);
+                if (this.abort.signal.aborted) {
+                    result = { ...result, cancelled: true, message: 'cancelled' };
+                    break;
+                }
+            }
+            const state = result.ok ? 'succeeded' : result.cancelled ? 'cancelled' : 'failed';
+            a.row.state = state;
+            this.deps.onActionEnd?.(state, (Date.now() - firstStart) / 1000);
+            const message = this.mask(result.message);
+            await store.updateAction(a.row.id, {
+                state,
+                finishedAt: Date.now(),
+                exitCode: result.exitCode,
+                message,
+            });
+            this.event(`action.${state}`, {
+                actionId: a.row.id,
+                step: step.name,
+                target: target?.name ?? null,
+                message,
+            });
+            return result.ok;
+        }
+        finally {
+            if (mutex) {
+                this.deps.heldTargets.delete(target.name);
+                await store.unlockTarget(target.name, a.row.id);
+                this.deps.notifyTargetReleased();
+            }
+        }
+    }
+    /** Waits for the target's mutex; false when the task was cancelled meanwhile. */
+    async lockTarget(target, a) {
+        let said = null;
+        while (!this.abort.signal.aborted) {
+            const lock = await this.deps.store.lockTarget(target.name, this.task.id, a.row.id);
+            if (lock.ok) {
+                this.deps.heldTargets.add(target.name);
+                if (said)
+                    await this.setWaiting(a, null);
+                return true;
+            }
+            const reason = `target ${target.name} busy with task ${lock.holder} (mutex)`;
+            if (reason !== said) {
+                said = reason;
+                await this.setWaiting(a, reason);
+            }
+            await Promise.race([this.deps.targetReleased(), sleep(1000, this.abort.signal)]);
+        }
+        return false;
+    }
+    /** <root>/<tenant|_>/<project>: tenants sharing a target never share files. */
+    projectDir(target) {
+        return (0,external_node_path_.join)(target.root, this.task.tenant ?? '_', this.deployment.project);
+    }
+    scope(step, target) {
+        const tenant = this.plan.tenants?.find((t) => t.name === this.task.tenant);
+        const scope = {
+            project: this.deployment.project,
+            environment: this.deployment.environment,
+            release: this.deployment.release,
+            variables: { ...this.plan.variables, ...tenant?.variables, ...step.variables },
+        };
+        if (tenant)
+            scope.tenant = tenant;
+        if (target)
+            scope.target = { name: target.name, host: target.host };
+        return scope;
+    }
+    env(step, target, attempt) {
+        const tenant = this.plan.tenants?.find((t) => t.name === this.task.tenant);
+        const env = {
+            ...process.env,
+            ...this.plan.variables,
+            ...tenant?.variables,
+            ...step.variables,
+            ...this.deployment.secrets,
+            FLOTILLA_DEPLOYMENT_ID: this.deployment.id,
+            FLOTILLA_TASK_ID: this.task.id,
+            FLOTILLA_TENANT: this.task.tenant ?? '',
+            FLOTILLA_PROJECT: this.deployment.project,
+            FLOTILLA_ENVIRONMENT: this.deployment.environment,
+            FLOTILLA_RELEASE: this.deployment.release,
+            FLOTILLA_STEP: step.name,
+            FLOTILLA_TARGET: target?.name ?? '',
+            FLOTILLA_WORKER: this.deps.worker.name,
+            FLOTILLA_NODE: this.deps.lease.node,
+            FLOTILLA_ATTEMPT: String(attempt),
+        };
+        if (target) {
+            env.FLOTILLA_INSTALL_DIR = (0,external_node_path_.join)(target.root, this.task.tenant ?? '_', this.deployment.project, this.deployment.release);
+        }
+        return env;
+    }
+}
+function sleep(ms, signal) {
+    return new Promise((resolve) => {
+        if (signal.aborted)
+            return resolve();
+        const t = setTimeout(done, ms);
+        function done() {
+            clearTimeout(t);
+            signal.removeEventListener('abort', done);
+            resolve();
+        }
+        signal.addEventListener('abort', done, { once: true });
+    });
+}
+
+// EXTERNAL MODULE: external "node:child_process"
+var external_node_child_process_ = __webpack_require__(31421);
+;// CONCATENATED MODULE: ./runner-agent/src/worker/process.ts
+// Runs one action's bash script as a child process in its own process group,
+// so a timeout or a cancellation reaches everything the script started
+// (SIGTERM to the group, then SIGKILL after a grace period).
+
+const MAX_LINE = (/* unused pure expression or super */ null && (16 * 1024));
+function runScript(run) {
+    return new Promise((resolve) => {
+        if (run.signal.aborted) {
+            resolve({ exitCode: null, reason: 'cancelled', message: 'cancelled before it started' });
+            return;
+        }
+        // The same shell options as GitHub's `shell: bash`: fail on the first error, in pipes too.
+        const child = spawn('bash', ['--noprofile', '--norc', '-eo', 'pipefail', '-c', run.script], {
+            cwd: run.cwd,
+            env: run.env,
+            detached: true,
+            stdio: ['ignore', 'pipe', 'pipe'],
+        });
+        let ended = null;
+        let killTimer;
+        const killGroup = (sig) => {
+            try {
+                if (child.pid)
+                    process.kill(-child.pid, sig);
+            }
+            catch { }
+        };
+        const stop = (why) => {
+            if (ended)
+                return;
+            ended = why;
+            killGroup('SIGTERM');
+            killTimer = setTimeout(() => killGroup('SIGKILL'), run.killGraceMs);
+            killTimer.unref();
+        };
+        const timeout = setTimeout(() => stop('timed out'), run.timeoutMs);
+        const onAbort = () => stop('cancelled');
+        run.signal.addEventListener('abort', onAbort, { once: true });
+        splitLines(child.stdout, (l) => run.onLine('stdout', l));
+        splitLines(child.stderr, (l) => run.onLine('stderr', l));
+        const finish = (result) => {
+            clearTimeout(timeout);
+            run.signal.removeEventListener('abort', onAbort);
+            if (killTimer)
+                clearTimeout(killTimer);
+            resolve(result);
+        };
+        child.on('error', (err) => finish({ exitCode: null, reason: 'spawn failed', message: `could not start bash: ${err.message}` }));
+        // Processes the script left in the background die with it; otherwise they
+        // would hold the output pipes open and the action would never end.
+        child.on('exit', () => killGroup('SIGKILL'));
+        child.on('close', (code, sig) => {
+            if (ended === 'timed out') {
+                finish({
+                    exitCode: code,
+                    reason: 'timed out',
+                    message: `timed out after ${formatMs(run.timeoutMs)}`,
+                });
+            }
+            else if (ended === 'cancelled') {
+                finish({ exitCode: code, reason: 'cancelled', message: 'cancelled' });
+            }
+            else {
+                finish({
+                    exitCode: code,
+                    reason: 'exited',
+                    message: code === 0 ? 'exit code 0' : sig ? `killed by ${sig}` : `exit code ${code}`,
+                });
+            }
+        });
+    });
+}
+function splitLines(stream, onLine) {
+    let partial = '';
+    stream.setEncoding('utf8');
+    stream.on('data', (chunk) => {
+        const parts = (partial + chunk).split('\n');
+        partial = parts.pop() ?? '';
+        // A line without newline is cut, so one runaway line cannot grow without bound.
+        while (partial.length > MAX_LINE) {
+            parts.push(partial.slice(0, MAX_LINE));
+            partial = partial.slice(MAX_LINE);
+        }
+        for (const p of parts)
+            onLine(p.replace(/\r$/, ''));
+    });
+    stream.on('end', () => {
+        if (partial)
+            onLine(partial);
+    });
+}
+function formatMs(ms) {
+    if (ms < 1000)
+        return `${ms}ms`;
+    const s = Math.round(ms / 1000);
+    if (s < 60)
+        return `${s}s`;
+    const m = Math.floor(s / 60);
+    if (m < 60)
+        return `${m}m${s % 60 ? `${s % 60}s` : ''}`;
+    return `${Math.floor(m / 60)}h${m % 60 ? `${m % 60}m` : ''}`;
+}
+
+;// CONCATENATED MODULE: ./runner-agent/src/scheduler/waiting.ts
+
+/** A task about to be claimed: a node has a free slot. */
+const STARTING = 'starting: a node has a free slot';
+function waitingReasons(input) {
+    const reasons = new Map();
+    const holder = new Map(input.running.map((t) => [t.concurrencyTag, t]));
+    const runningPerDeployment = new Map();
+    for (const t of input.running)
+        runningPerDeployment.set(t.deploymentId, (runningPerDeployment.get(t.deploymentId) ?? 0) + 1);
+    const headOfTag = new Map();
+    const capReason = nodeCapReason(input.nodes);
+    for (const task of input.queued) {
+        const held = holder.get(task.concurrencyTag);
+        const ahead = headOfTag.get(task.concurrencyTag);
+        const max = input.maxRunningOf(task.deploymentId);
+        const runningHere = runningPerDeployment.get(task.deploymentId) ?? 0;
+        let reason;
+        if (held) {
+            const since = held.startedAt ? `, running ${formatMs(Math.max(0, input.now - held.startedAt))}` : '';
+            reason = `concurrency tag ${task.concurrencyTag} held by task ${held.id} (deployment ${held.deploymentId}${since})`;
+        }
+        else if (ahead) {
+            reason = `concurrency tag ${task.concurrencyTag}: behind task ${ahead.id} (deployment ${ahead.deploymentId}), which was submitted first`;
+        }
+        else if (max > 0 && runningHere >= max) {
+            reason = `deployment ${task.deploymentId} runs ${runningHere} of maxRunningTasks ${max}`;
+        }
+        else {
+            reason = capReason;
+        }
+        if (!headOfTag.has(task.concurrencyTag))
+            headOfTag.set(task.concurrencyTag, task);
+        reasons.set(task.id, reason);
+    }
+    return reasons;
+}
+function nodeCapReason(nodes) {
+    if (nodes.length === 0)
+        return 'no node is running: start an agent (flotilla agent)';
+    const open = nodes.filter((n) => n.taskCap > 0);
+    if (open.length === 0) {
+        return nodes.length === 1
+            ? `node ${nodes[0].name} is draining (task cap 0); resume it with flotilla resume ${nodes[0].name}`
+            : `every node is draining (task cap 0): ${nodes.map((n) => n.name).join(', ')}`;
+    }
+    const full = open.filter((n) => n.running >= n.taskCap);
+    if (full.length === open.length) {
+        return `task cap: ${full.map((n) => `node ${n.name} runs ${n.running} of ${n.taskCap}`).join('; ')}`;
+    }
+    return STARTING;
+}
+
+;// CONCATENATED MODULE: ./runner-agent/src/scheduler/coordinator.ts
+// The coordinator of one node: accepts deployments, claims queued tasks up to
+// the node's task cap, runs them through its worker, and recovers from
+// crashes. Every rule that must hold across nodes is enforced by the store;
+// this class only decides when to ask.
+
+
+
+
+
+
+
+class ApiError extends Error {
+    status;
+    code;
+    issues;
+    constructor(status, code, message, issues) {
+        super(message);
+        this.status = status;
+        this.code = code;
+        this.issues = issues;
+    }
+}
+const WAITING_EVERY_MS = 500;
+const ANNOUNCE_HEAD = 200;
+class Coordinator {
+    store;
+    events;
+    node;
+    /** Emits 'taskStarted', 'taskFinished' and 'actionStarted' (task id) for metrics and benchmarks. */
+    signals = new external_node_events_.EventEmitter();
+    opts;
+    lease = { node: '', epoch: 0 };
+    cap;
+    running = new Map();
+    deployments = new Map();
+    lastWaiting = new Map();
+    stopping = false;
+    dispatching = false;
+    dispatchAgain = false;
+    heartbeatTimer = null;
+    waitingTimer = null;
+    targetSignal = new external_node_events_.EventEmitter();
+    heldTargets = new Set();
+    constructor(opts) {
+        this.opts = opts;
+        this.store = opts.store;
+        this.node = opts.node;
+        this.cap = opts.taskCap;
+        this.events = new EventLog(opts.store, (err) => opts.log.error({ err }, 'could not write events'));
+        this.targetSignal.setMaxListeners(0);
+    }
+    get worker() {
+        return this.opts.worker;
+    }
+    get taskCap() {
+        return this.cap;
+    }
+    get runningCount() {
+        return this.running.size;
+    }
+    get draining() {
+        return this.cap === 0 || this.stopping;
+    }
+    async start() {
+        const row = await this.store.registerNode(this.node, this.opts.taskCap);
+        this.lease = { node: row.name, epoch: row.epoch };
+        this.cap = row.taskCap;
+        // The crash rule for this node's own earlier life, then for any dead node.
+        await this.recover({ node: this.node, currentEpoch: row.epoch });
+        await this.recover({ staleBefore: (await this.store.now()) - this.opts.leaseTtlMs });
+        await this.finishSettledDeployments();
+        this.heartbeatTimer = setInterval(() => void this.tick(), Math.max(200, Math.floor(this.opts.leaseTtlMs / 3)));
+        this.heartbeatTimer.unref();
+        this.dispatch();
+        this.scheduleWaiting();
+    }
+    async tick() {
+        try {
+            await this.store.heartbeat(this.lease);
+            const me = (await this.store.listNodes()).find((n) => n.name === this.node);
+            if (me)
+                this.cap = me.taskCap;
+            await this.recover({ staleBefore: (await this.store.now()) - this.opts.leaseTtlMs });
+            this.dispatch();
+        }
+        catch (err) {
+            this.opts.log.error({ err }, 'heartbeat failed');
+        }
+    }
+    async recover(opts) {
+        const recovered = await this.store.recoverTasks(opts);
+        for (const t of recovered) {
+            this.events.emit({
+                deploymentId: t.deploymentId,
+                taskId: t.id,
+                type: t.state === 'queued' ? 'task.requeued' : 'task.finished',
+                data: { state: t.state, tenant: t.tenant, message: t.message },
+            });
+            this.opts.log.warn({ task: t.id, state: t.state }, t.message ?? 'recovered task');
+        }
+        for (const id of new Set(recovered.filter((t) => t.state !== 'queued').map((t) => t.deploymentId))) {
+            await this.maybeFinishDeployment(id);
+        }
+    }
+    async finishSettledDeployments() {
+        for (const d of await this.store.listDeployments(10_000)) {
+            if (d.state === 'queued' || d.state === 'running')
+                await this.maybeFinishDeployment(d.id);
+        }
+    }
+    // ---- submission -------------------------------------------------------
+    async submit(body, baseUrl) {
+        const parsed = submitSchema.safeParse(body);
+        if (!parsed.success) {
+            const issues = (0,src_plan/* zodIssues */.mZ)(parsed.error, body).map((i) => ({
+                path: `/${i.path.join('/')}`,
+                message: i.message,
+            }));
+            throw new ApiError(400, 'invalid_request', 'the request body is not a valid submission', issues);
+        }
+        const req = parsed.data;
+        const planResult = loadSubmittedPlan(req.plan);
+        if (!planResult.ok)
+            throw new ApiError(400, 'invalid_plan', 'the plan is not valid', planResult.issues);
+        const plan = planResult.plan;
+        const unresolved = plan.steps.filter((s) => s.kind === 'run' && 'path' in s.script);
+        if (unresolved.length) {
+            throw new ApiError(400, 'invalid_plan', 'script paths must be resolved by the client before submission', unresolved.map((s) => ({
+                path: `/steps/${plan.steps.indexOf(s)}/run`,
+                message: 'a script path reached the agent; clients (flotilla deploy, the action) send the script text',
+            })));
+        }
+        const spec = (0,src_plan/* expandDeployment */.IQ)(plan, {
+            release: req.release,
+            environment: req.environment,
+            tenants: req.tenants,
+            defaultRelease: req.github?.sha.slice(0, 7),
+        });
+        if (!spec.ok)
+            throw new ApiError(400, 'invalid_plan', 'the plan cannot be deployed as asked', spec.issues);
+        const inventoryIssues = (0,src_plan/* checkInventory */.Lb)(plan, spec.value, this.opts.worker.targets);
+        if (inventoryIssues.length) {
+            throw new ApiError(400, 'invalid_plan', "the plan's steps do not match this agent's targets", inventoryIssues);
+        }
+        const result = await this.store.createDeployment({
+            idempotencyKey: req.idempotencyKey,
+            project: spec.value.project,
+            environment: spec.value.environment,
+            release: spec.value.release,
+            plan,
+            github: req.github,
+            secrets: req.secrets ?? {},
+            tasks: spec.value.tasks.map((t) => ({
+                tenant: t.tenant?.name ?? null,
+                concurrencyTag: t.concurrencyTag,
+            })),
+        });
+        if (!result.created)
+            return result;
+        const { deployment, tasks } = result;
+        this.events.emit({
+            deploymentId: deployment.id,
+            taskId: null,
+            type: 'deployment.queued',
+            data: { url: `${baseUrl}/v1/deployments/${deployment.id}`, tasks: tasks.length },
+        });
+        for (const t of tasks) {
+            this.events.emit({
+                deploymentId: deployment.id,
+                taskId: t.id,
+                type: 'task.queued',
+                data: { tenant: t.tenant, concurrencyTag: t.concurrencyTag },
+            });
+        }
+        if (plan.supersede && tasks.length > 0) {
+            const superseded = await this.store.supersedeQueued(tasks.map((t) => t.concurrencyTag), tasks[0].seq, `superseded by deployment ${deployment.id}`);
+            for (const t of superseded) {
+                this.events.emit({
+                    deploymentId: t.deploymentId,
+                    taskId: t.id,
+                    type: 'task.finished',
+                    data: { state: 'cancelled', tenant: t.tenant, message: t.message },
+                });
+            }
+            for (const id of new Set(superseded.map((t) => t.deploymentId)))
+                await this.maybeFinishDeployment(id);
+        }
+        await this.events.flush();
+        this.dispatch();
+        return result;
+    }
+    // ---- dispatch ---------------------------------------------------------
+    /** Claims tasks for free slots; coalesces calls made while a claim is under way. */
+    dispatch() {
+        if (this.dispatching) {
+            this.dispatchAgain = true;
+            return;
+        }
+        this.dispatching = true;
+        void (async () => {
+            try {
+                do {
+                    this.dispatchAgain = false;
+                    const free = this.stopping ? 0 : this.cap - this.running.size;
+                    if (free <= 0)
+                        break;
+                    const claimed = await this.store.claimTasks(this.lease, free);
+                    for (const task of claimed)
+                        await this.startTask(task);
+                } while (this.dispatchAgain);
+            }
+            catch (err) {
+                this.opts.log.error({ err }, 'dispatch failed');
+            }
+            finally {
+                this.dispatching = false;
+            }
+        })();
+    }
+    async deployment(id) {
+        let d = this.deployments.get(id);
+        if (!d) {
+            d = (await this.store.getDeployment(id));
+            this.deployments.set(id, d);
+        }
+        return d;
+    }
+    async startTask(task) {
+        const deployment = await this.deployment(task.deploymentId);
+        if (deployment.state === 'queued') {
+            deployment.state = 'running';
+            await this.store.setDeploymentState(deployment.id, 'running');
+            this.events.emit({ deploymentId: deployment.id, taskId: null, type: 'deployment.running', data: {} });
+        }
+        this.lastWaiting.delete(task.id);
+        this.events.emit({
+            deploymentId: deployment.id,
+            taskId: task.id,
+            type: 'task.started',
+            data: { tenant: task.tenant, node: this.node },
+        });
+        const runner = new TaskRunner({
+            store: this.store,
+            events: this.events,
+            worker: this.opts.worker,
+            lease: this.lease,
+            retryBackoffMs: this.opts.retryBackoffMs,
+            targetReleased: () => new Promise((r) => this.targetSignal.once('released', r)),
+            notifyTargetReleased: () => this.targetSignal.emit('released'),
+            heldTargets: this.heldTargets,
+            onActionStart: (id) => this.signals.emit('actionStarted', id),
+            onActionEnd: (state, seconds) => this.signals.emit('actionEnded', { state, seconds }),
+        }, task, deployment);
+        this.running.set(task.id, runner);
+        this.signals.emit('taskStarted', task.id);
+        void runner
+            .run()
+            .catch((err) => {
+            this.opts.log.error({ err, task: task.id }, 'task failed unexpectedly');
+            return { state: 'failed', message: `internal error: ${err.message}` };
+        })
+            .then(async (outcome) => {
+            try {
+                await this.store.finishTask(task.id, this.lease, outcome.state, outcome.message);
+                this.events.emit({
+                    deploymentId: deployment.id,
+                    taskId: task.id,
+                    type: 'task.finished',
+                    data: { state: outcome.state, tenant: task.tenant, message: outcome.message },
+                });
+            }
+            catch (err) {
+                if (!(err instanceof StaleLeaseError))
+                    throw err;
+                this.opts.log.warn({ task: task.id }, err.message);
+            }
+            this.running.delete(task.id);
+            this.signals.emit('taskFinished', task.id);
+            this.signals.emit('taskEnded', {
+                state: outcome.state,
+                seconds: (Date.now() - (task.startedAt ?? Date.now())) / 1000,
+            });
+            this.dispatch();
+            await this.maybeFinishDeployment(deployment.id);
+        })
+            .catch((err) => this.opts.log.error({ err, task: task.id }, 'could not record the end of a task'));
+    }
+    async maybeFinishDeployment(id) {
+        // Called after every task; the probe keeps that cheap for deployments of thousands of tasks.
+        if (await this.store.hasOpenTasks(id))
+            return;
+        const tasks = await this.store.tasksOf(id);
+        if (tasks.some((t) => !TERMINAL_TASK_STATES.includes(t.state)))
+            return;
+        const d = await this.store.getDeployment(id);
+        if (!d || !['queued', 'running'].includes(d.state))
+            return;
+        const state = tasks.some((t) => t.state === 'failed' || t.state === 'interrupted')
+            ? 'failed'
+            : tasks.some((t) => t.state === 'cancelled')
+                ? 'cancelled'
+                : 'succeeded';
+        await this.store.setDeploymentState(id, state);
+        this.deployments.delete(id);
+        const count = (s) => tasks.filter((t) => t.state === s).length;
+        this.events.emit({
+            deploymentId: id,
+            taskId: null,
+            type: 'deployment.finished',
+            data: {
+                state,
+                succeeded: count('succeeded'),
+                failed: count('failed'),
+                interrupted: count('interrupted'),
+                cancelled: count('cancelled'),
+            },
+        });
+        await this.events.flush();
+    }
+    // ---- why tasks wait ---------------------------------------------------
+    scheduleWaiting() {
+        this.waitingTimer = setInterval(() => void this.announceWaiting(), WAITING_EVERY_MS);
+        this.waitingTimer.unref();
+    }
+    /**
+     * Emits task.waiting for queued tasks whose reason changed. Only the head of
+     * the queue is announced: a task's reason depends only on the tasks ahead of
+     * it, so the prefix is exact, and a queue of thousands costs no more than
+     * its head. The momentary "starting" reason is not worth an event.
+     */
+    async announceWaiting() {
+        try {
+            const { queued, reasons } = await this.computeWaiting(ANNOUNCE_HEAD);
+            for (const task of queued) {
+                const reason = reasons.get(task.id);
+                if (!reason || reason === STARTING || this.lastWaiting.get(task.id) === reason)
+                    continue;
+                this.lastWaiting.set(task.id, reason);
+                this.events.emit({
+                    deploymentId: task.deploymentId,
+                    taskId: task.id,
+                    type: 'task.waiting',
+                    data: { waitingOn: reason },
+                });
+            }
+            for (const id of this.lastWaiting.keys())
+                if (!reasons.has(id))
+                    this.lastWaiting.delete(id);
+        }
+        catch (err) {
+            this.opts.log.error({ err }, 'could not compute why tasks wait');
+        }
+    }
+    async liveNodes() {
+        const now = await this.store.now();
+        return (await this.store.listNodes()).filter((n) => n.heartbeatAt >= now - this.opts.leaseTtlMs);
+    }
+    /** Why each queued task waits, by task id. */
+    async waitingOn() {
+        return (await this.computeWaiting()).reasons;
+    }
+    async computeWaiting(limit) {
+        const [queued, running, nodes, now] = await Promise.all([
+            this.store.queuedTasks(limit),
+            this.store.runningTasks(),
+            this.liveNodes(),
+            this.store.now(),
+        ]);
+        const maxRunning = new Map();
+        for (const t of queued) {
+            if (!maxRunning.has(t.deploymentId)) {
+                const d = await this.deployment(t.deploymentId);
+                maxRunning.set(t.deploymentId, d.plan.concurrency.maxRunningTasks);
+            }
+        }
+        const reasons = waitingReasons({
+            queued,
+            running,
+            nodes,
+            now,
+            maxRunningOf: (id) => maxRunning.get(id) ?? 0,
+        });
+        return { queued, reasons };
+    }
+    // ---- control ----------------------------------------------------------
+    async cancel(deploymentId) {
+        const d = await this.store.getDeployment(deploymentId);
+        if (!d)
+            throw new ApiError(404, 'not_found', `deployment ${deploymentId} does not exist`);
+        const cancelled = await this.store.cancelQueued(deploymentId, 'cancelled');
+        for (const t of cancelled) {
+            this.events.emit({
+                deploymentId,
+                taskId: t.id,
+                type: 'task.finished',
+                data: { state: 'cancelled', tenant: t.tenant, message: 'cancelled while queued' },
+            });
+        }
+        for (const runner of this.running.values())
+            if (runner.deploymentId === deploymentId)
+                runner.abort.abort();
+        await this.maybeFinishDeployment(deploymentId);
+        await this.events.flush();
+    }
+    async setCap(name, cap) {
+        const row = await this.store.setTaskCap(name, cap);
+        if (!row)
+            throw new ApiError(404, 'not_found', `node ${name} does not exist`);
+        return this.capChanged(row);
+    }
+    async drain(name) {
+        const row = await this.store.drainNode(name);
+        if (!row)
+            throw new ApiError(404, 'not_found', `node ${name} does not exist`);
+        return this.capChanged(row);
+    }
+    async resume(name) {
+        const row = await this.store.resumeNode(name, this.opts.taskCap);
+        if (!row)
+            throw new ApiError(404, 'not_found', `node ${name} does not exist`);
+        return this.capChanged(row);
+    }
+    capChanged(row) {
+        if (row.name === this.node)
+            this.cap = row.taskCap;
+        this.dispatch();
+        void this.announceWaiting();
+        return row;
+    }
+    /** SIGTERM: take no new task, let running ones finish, then close. */
+    async stop() {
+        this.stopping = true;
+        while (this.running.size > 0)
+            await new Promise((r) => this.signals.once('taskFinished', r));
+        if (this.heartbeatTimer)
+            clearInterval(this.heartbeatTimer);
+        if (this.waitingTimer)
+            clearInterval(this.waitingTimer);
+        while (this.dispatching)
+            await new Promise((r) => setTimeout(r, 5));
+        await this.events.flush();
+    }
+}
+function loadSubmittedPlan(plan) {
+    if (typeof plan !== 'string')
+        return (0,src_plan/* validatePlanValue */.T$)(plan);
+    const source = (0,src_plan/* parsePlanSource */.iH)(plan);
+    return source.ok ? (0,src_plan/* validatePlanValue */.T$)(source.value, source.locate) : source;
+}
+
+;// CONCATENATED MODULE: ./runner-agent/src/api/auth.ts
+// Who may call the API. Static tokens are stored only as their sha256, so a
+// leaked config file leaks no credential; comparison is constant-time.
+
+function authEnabled(settings) {
+    return settings.tokens.length > 0;
+}
+function sha256Hex(text) {
+    return (0,external_node_crypto_.createHash)('sha256').update(text).digest('hex');
+}
+function authorize(settings, header, scope) {
+    if (!authEnabled(settings))
+        return { ok: true, principal: 'anonymous (no auth configured; loopback only)' };
+    const m = /^Bearer\s+(\S+)$/i.exec(header ?? '');
+    if (!m)
+        return { ok: false, status: 401, message: 'an Authorization: Bearer <token> header is required' };
+    const digest = Buffer.from(sha256Hex(m[1]), 'hex');
+    const rule = settings.tokens.find((t) => (0,external_node_crypto_.timingSafeEqual)(Buffer.from(t.sha256, 'hex'), digest));
+    if (!rule)
+        return { ok: false, status: 401, message: 'the token matches no configured token (auth.tokens)' };
+    if (!rule.scopes.includes(scope)) {
+        return {
+            ok: false,
+            status: 403,
+            message: `token ${rule.name} lacks scope ${scope} (it has ${rule.scopes.join(', ')})`,
+        };
+    }
+    return { ok: true, principal: `token ${rule.name}` };
+}
+
+// EXTERNAL MODULE: ./node_modules/prom-client/index.js
+var prom_client = __webpack_require__(95222);
+;// CONCATENATED MODULE: ./runner-agent/src/api/metrics.ts
+// GET /metrics: Prometheus text. Gauges are read from the store at scrape
+// time, so they are right on every node of a cluster.
+
+function createMetrics(co) {
+    const registry = new prom_client.Registry();
+    new prom_client.Gauge({
+        name: 'flotilla_queue_depth',
+        help: 'Tasks queued, waiting to start',
+        registers: [registry],
+        async collect() {
+            this.set((await co.store.queuedTasks()).length);
+        },
+    });
+    new prom_client.Gauge({
+        name: 'flotilla_oldest_queued_age_seconds',
+        help: 'Age of the oldest queued task',
+        registers: [registry],
+        async collect() {
+            const queued = await co.store.queuedTasks();
+            const now = await co.store.now();
+            const oldest = queued.reduce((min, t) => Math.min(min, t.queuedAt), now);
+            this.set((now - oldest) / 1000);
+        },
+    });
+    new prom_client.Gauge({
+        name: 'flotilla_running_tasks',
+        help: 'Tasks running, per node',
+        labelNames: ['node'],
+        registers: [registry],
+        async collect() {
+            this.reset();
+            for (const n of await co.store.listNodes())
+                this.set({ node: n.name }, n.running);
+        },
+    });
+    new prom_client.Gauge({
+        name: 'flotilla_task_cap',
+        help: 'Task cap, per node (0 while draining)',
+        labelNames: ['node'],
+        registers: [registry],
+        async collect() {
+            this.reset();
+            for (const n of await co.store.listNodes())
+                this.set({ node: n.name }, n.taskCap);
+        },
+    });
+    const taskDuration = new prom_client.Histogram({
+        name: 'flotilla_task_duration_seconds',
+        help: 'Task run time, by final state',
+        labelNames: ['state'],
+        buckets: [0.1, 0.5, 1, 5, 15, 60, 300, 900, 3600],
+        registers: [registry],
+    });
+    const actionDuration = new prom_client.Histogram({
+        name: 'flotilla_action_duration_seconds',
+        help: 'Action run time, by final state',
+        labelNames: ['state'],
+        buckets: [0.05, 0.1, 0.5, 1, 5, 15, 60, 300, 900],
+        registers: [registry],
+    });
+    const tasksFinished = new prom_client.Counter({
+        name: 'flotilla_tasks_finished_total',
+        help: 'Tasks that ended, by state',
+        labelNames: ['state'],
+        registers: [registry],
+    });
+    co.signals.on('taskEnded', (e) => {
+        taskDuration.observe({ state: e.state }, e.seconds);
+        tasksFinished.inc({ state: e.state });
+    });
+    co.signals.on('actionEnded', (e) => actionDuration.observe({ state: e.state }, e.seconds));
+    return { contentType: registry.contentType, render: () => registry.metrics() };
+}
+
+;// CONCATENATED MODULE: ./runner-agent/src/api/views.ts
+const iso = (ms) => (ms === null ? null : new Date(ms).toISOString());
+function taskView(t, waitingOn, actions) {
+    return {
+        id: t.id,
+        tenant: t.tenant,
+        concurrencyTag: t.concurrencyTag,
+        state: t.state,
+        node: t.node,
+        queuedAt: iso(t.queuedAt),
+        startedAt: iso(t.startedAt),
+        finishedAt: iso(t.finishedAt),
+        message: t.message,
+        waitingOn,
+        ...(actions ? { actions: actions.map(actionView) } : {}),
+    };
+}
+function actionView(a) {
+    return {
+        id: a.id,
+        step: a.step,
+        target: a.target,
+        worker: a.worker,
+        state: a.state,
+        attempt: a.attempt,
+        startedAt: iso(a.startedAt),
+        finishedAt: iso(a.finishedAt),
+        exitCode: a.exitCode,
+        message: a.message,
+        waitingOn: a.state === 'pending' ? a.waitingOn : null,
+    };
+}
+function deploymentView(d, baseUrl, tasks, waiting, actions) {
+    const byTask = Map.groupBy(actions, (a) => a.taskId);
+    return {
+        id: d.id,
+        url: `${baseUrl}/v1/deployments/${d.id}`,
+        project: d.project,
+        environment: d.environment,
+        release: d.release,
+        state: d.state,
+        createdAt: iso(d.createdAt),
+        finishedAt: iso(d.finishedAt),
+        tasks: tasks.map((t) => taskView(t, waiting.get(t.id) ?? null, byTask.get(t.id) ?? [])),
+    };
+}
+function nodeView(n, now, leaseTtlMs) {
+    return {
+        name: n.name,
+        taskCap: n.taskCap,
+        running: n.running,
+        draining: n.taskCap === 0,
+        live: n.heartbeatAt >= now - leaseTtlMs,
+        lastHeartbeat: iso(n.heartbeatAt),
+    };
+}
+function eventView(e) {
+    return { id: e.id, type: e.type, taskId: e.taskId, at: iso(e.at), data: e.data };
+}
+
+;// CONCATENATED MODULE: ./runner-agent/src/api/sse.ts
+
+const PAGE = 1000;
+const KEEPALIVE_MS = 15_000;
+// Events written by other nodes (several nodes on one database) arrive by polling.
+const POLL_MS = 1000;
+async function sendEvents(req, reply, opts) {
+    reply.hijack();
+    const res = reply.raw;
+    res.writeHead(200, {
+        'content-type': 'text/event-stream; charset=utf-8',
+        'cache-control': 'no-cache',
+        connection: 'keep-alive',
+        'x-accel-buffering': 'no',
+    });
+    res.write('retry: 1000\n\n');
+    let last = opts.after;
+    let closed = false;
+    let pumping = false;
+    let again = false;
+    const pump = async () => {
+        if (pumping) {
+            again = true;
+            return;
+        }
+        pumping = true;
+        try {
+            do {
+                again = false;
+                for (;;) {
+                    const page = await opts.store.eventsSince(opts.deploymentId, last, PAGE);
+                    for (const e of page) {
+                        if (closed)
+                            return;
+                        res.write(`id: ${e.id}\nevent: ${e.type}\ndata: ${JSON.stringify(eventView(e))}\n\n`);
+                        last = e.id;
+                        if (e.type === 'deployment.finished')
+                            return close();
+                    }
+                    if (page.length < PAGE)
+                        break;
+                }
+            } while (again && !closed);
+        }
+        catch {
+            close();
+        }
+        finally {
+            pumping = false;
+        }
+    };
+    const unsubscribe = opts.events.subscribe(opts.deploymentId, () => void pump());
+    const poll = setInterval(() => void pump(), POLL_MS);
+    const keepalive = setInterval(() => res.write(': keepalive\n\n'), KEEPALIVE_MS);
+    function close() {
+        if (closed)
+            return;
+        closed = true;
+        unsubscribe();
+        clearInterval(poll);
+        clearInterval(keepalive);
+        res.end();
+    }
+    req.raw.on('close', close);
+    await pump();
+}
+
+;// CONCATENATED MODULE: ./runner-agent/src/api/server.ts
+// The agent's HTTP API (design: HTTP API). JSON only; every error is
+// `{ error: { code, message, issues? } }` with the right status and never a
+// stack trace.
+
+
+
+
+
+
+
+
+
+const BODY_LIMIT = 4 * 1024 * 1024;
+function buildServer(opts) {
+    const { coordinator: co } = opts;
+    const store = co.store;
+    const app = fastify_default()({
+        logger: false,
+        bodyLimit: opts.bodyLimitBytes ?? BODY_LIMIT,
+        requestTimeout: 30_000,
+        connectionTimeout: 60_000,
+        return503OnClosing: true,
+    });
+    const guard = (scope) => async (req) => {
+        const r = authorize(opts.auth, req.headers.authorization, scope);
+        if (!r.ok)
+            throw new ApiError(r.status, r.status === 401 ? 'unauthorized' : 'forbidden', r.message);
+    };
+    app.setErrorHandler((err, _req, reply) => {
+        if (err instanceof ApiError) {
+            return reply.status(err.status).send({
+                error: { code: err.code, message: err.message, ...(err.issues ? { issues: err.issues } : {}) },
+            });
+        }
+        const status = err.statusCode ?? 500;
+        if (status >= 500) {
+            co.signals.emit('error', err);
+            return reply
+                .status(500)
+                .send({ error: { code: 'internal', message: 'internal error; see the agent log' } });
+        }
+        const code = err.code === 'FST_ERR_CTP_BODY_TOO_LARGE'
+            ? 'body_too_large'
+            : err.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE'
+                ? 'unsupported_media_type'
+                : err.code === 'FST_ERR_CTP_INVALID_JSON_BODY' || err instanceof SyntaxError
+                    ? 'invalid_json'
+                    : 'bad_request';
+        return reply.status(status).send({ error: { code, message: err.message } });
+    });
+    app.setNotFoundHandler((req, reply) => reply.status(404).send({ error: { code: 'not_found', message: `no route ${req.method} ${req.url}` } }));
+    app.get('/healthz', async () => ({ ok: true }));
+    app.get('/readyz', async (_req, reply) => co.draining
+        ? reply.status(503).send({ ready: false, reason: `node ${co.node} is draining` })
+        : { ready: true, node: co.node });
+    const metrics = createMetrics(co);
+    app.get('/metrics', async (_req, reply) => reply.type(metrics.contentType).send(await metrics.render()));
+    app.post('/v1/deployments', { preHandler: guard('deploy') }, async (req, reply) => {
+        const r = await co.submit(req.body, opts.baseUrl());
+        return reply.status(r.created ? 201 : 200).send({
+            id: r.deployment.id,
+            url: `${opts.baseUrl()}/v1/deployments/${r.deployment.id}`,
+            tasks: r.tasks.map((t) => ({
+                id: t.id,
+                tenant: t.tenant,
+                concurrencyTag: t.concurrencyTag,
+                state: t.state,
+            })),
+        });
+    });
+    app.get('/v1/deployments', { preHandler: guard('read') }, async () => {
+        const list = await store.listDeployments(50);
+        return list.map((d) => ({
+            id: d.id,
+            project: d.project,
+            environment: d.environment,
+            release: d.release,
+            state: d.state,
+            createdAt: new Date(d.createdAt).toISOString(),
+        }));
+    });
+    const deploymentOr404 = async (id) => {
+        const d = await store.getDeployment(id);
+        if (!d)
+            throw new ApiError(404, 'not_found', `deployment ${id} does not exist`);
+        return d;
+    };
+    app.get('/v1/deployments/:id', { preHandler: guard('read') }, async (req) => {
+        const d = await deploymentOr404(req.params.id);
+        const tasks = await store.tasksOf(d.id);
+        const waiting = tasks.some((t) => t.state === 'queued')
+            ? await co.waitingOn()
+            : new Map();
+        const actions = await store.actionsOf(tasks.map((t) => t.id));
+        return deploymentView(d, opts.baseUrl(), tasks, waiting, actions);
+    });
+    app.get('/v1/deployments/:id/events', { preHandler: guard('read') }, async (req, reply) => {
+        const d = await deploymentOr404(req.params.id);
+        const from = Number(req.headers['last-event-id'] ?? req.query.lastEventId ?? 0);
+        if (!Number.isSafeInteger(from) || from < 0) {
+            throw new ApiError(400, 'bad_request', 'Last-Event-ID must be a non-negative integer');
+        }
+        return sendEvents(req, reply, { store, events: co.events, deploymentId: d.id, after: from });
+    });
+    app.post('/v1/deployments/:id/cancel', { preHandler: guard('deploy') }, async (req) => {
+        await deploymentOr404(req.params.id);
+        await co.cancel(req.params.id);
+        const d = await deploymentOr404(req.params.id);
+        return { id: d.id, state: d.state };
+    });
+    app.get('/v1/tasks/:id/log', { preHandler: guard('read') }, async (req, reply) => {
+        const task = await store.getTask(req.params.id);
+        if (!task)
+            throw new ApiError(404, 'not_found', `task ${req.params.id} does not exist`);
+        const d = await deploymentOr404(task.deploymentId);
+        // Log lines were masked when written; masking again covers lines written by older versions.
+        const mask = makeMask(secretValuesOf(d));
+        const lines = (await store.taskLog(task.id)).map((e) => {
+            const data = e.data;
+            const where = [data.step, data.target].filter(Boolean).join('@');
+            return `${new Date(e.at).toISOString()} ${where ? `[${where}] ` : ''}${mask(String(data.line ?? ''))}`;
+        });
+        return reply.type('text/plain; charset=utf-8').send(lines.length ? `${lines.join('\n')}\n` : '');
+    });
+    app.get('/v1/queue', { preHandler: guard('read') }, async () => {
+        const [queued, waiting] = await Promise.all([store.queuedTasks(1000), co.waitingOn()]);
+        return queued.map((t) => ({ ...taskView(t, waiting.get(t.id) ?? null), deploymentId: t.deploymentId }));
+    });
+    app.get('/v1/nodes', { preHandler: guard('read') }, async () => {
+        const now = await store.now();
+        return (await store.listNodes()).map((n) => nodeView(n, now, opts.leaseTtlMs));
+    });
+    const nodeAnswer = async (name) => {
+        const n = (await store.listNodes()).find((x) => x.name === name);
+        if (!n)
+            throw new ApiError(404, 'not_found', `node ${name} does not exist`);
+        return nodeView(n, await store.now(), opts.leaseTtlMs);
+    };
+    app.put('/v1/nodes/:name', { preHandler: guard('drain') }, async (req) => {
+        const body = capSchema.safeParse(req.body);
+        if (!body.success) {
+            throw new ApiError(400, 'invalid_request', 'body must be { "taskCap": <whole number from 0> }', [
+                { path: '/taskCap', message: body.error.issues[0]?.message ?? 'invalid' },
+            ]);
+        }
+        await co.setCap(req.params.name, body.data.taskCap);
+        return nodeAnswer(req.params.name);
+    });
+    app.post('/v1/nodes/:name/drain', { preHandler: guard('drain') }, async (req) => {
+        const body = drainSchema.safeParse(req.body ?? undefined);
+        if (!body.success)
+            throw new ApiError(400, 'invalid_request', 'body must be { "wait": true|false } or empty');
+        await co.drain(req.params.name);
+        if (body.data?.wait) {
+            // Answers once the node runs no task; the client re-asks if this takes longer than a request may.
+            const deadline = Date.now() + 25_000;
+            while ((await nodeAnswer(req.params.name)).running > 0 && Date.now() < deadline) {
+                await new Promise((r) => setTimeout(r, 200));
+            }
+        }
+        return nodeAnswer(req.params.name);
+    });
+    app.post('/v1/nodes/:name/resume', { preHandler: guard('drain') }, async (req) => {
+        await co.resume(req.params.name);
+        return nodeAnswer(req.params.name);
+    });
+    app.get('/v1/workers', { preHandler: guard('read') }, async () => {
+        const w = co.worker;
+        return [
+            {
+                name: w.name,
+                pools: w.pools,
+                targets: w.targets.map((t) => ({
+                    name: t.name,
+                    roles: t.roles,
+                    host: t.host,
+                    tenants: t.tenants ?? null,
+                })),
+                state: 'online',
+                local: true,
+                runningActions: w.runningActions,
+                lastHeartbeat: new Date().toISOString(),
+            },
+        ];
+    });
+    return app;
+}
+
+// EXTERNAL MODULE: external "node:fs"
+var external_node_fs_ = __webpack_require__(73024);
+// EXTERNAL MODULE: external "node:sqlite"
+var external_node_sqlite_ = __webpack_require__(80099);
+;// CONCATENATED MODULE: ./runner-agent/src/store/rows.ts
+/** The order in which queued tasks are considered: high priority first, then submission. */
+const claimOrder = 'priority DESC, seq';
+const num = (v) => (v === null || v === undefined ? null : Number(v));
+const str = (v) => (v === null || v === undefined ? null : String(v));
+const json = (v) => (typeof v === 'string' ? JSON.parse(v) : v);
+function toNode(r) {
+    return {
+        name: String(r.name),
+        taskCap: Number(r.task_cap),
+        resumeCap: num(r.resume_cap),
+        epoch: Number(r.epoch),
+        heartbeatAt: Number(r.heartbeat_at),
+        startedAt: Number(r.started_at),
+        running: Number(r.running ?? 0),
+    };
+}
+function toDeployment(r) {
+    return {
+        id: String(r.id),
+        idempotencyKey: str(r.idempotency_key),
+        project: String(r.project),
+        environment: String(r.environment),
+        release: String(r.release),
+        plan: json(r.plan),
+        github: r.github ? json(r.github) : null,
+        secrets: json(r.secret_values) ?? {},
+        state: r.state,
+        createdAt: Number(r.created_at),
+        finishedAt: num(r.finished_at),
+    };
+}
+function toTask(r) {
+    return {
+        id: String(r.id),
+        seq: Number(r.seq),
+        deploymentId: String(r.deployment_id),
+        tenant: str(r.tenant),
+        concurrencyTag: String(r.concurrency_tag),
+        priority: Number(r.priority),
+        state: r.state,
+        node: str(r.node),
+        epoch: num(r.epoch),
+        actionStarted: Boolean(Number(r.action_started)),
+        queuedAt: Number(r.queued_at),
+        startedAt: num(r.started_at),
+        finishedAt: num(r.finished_at),
+        message: str(r.message),
+    };
+}
+function toAction(r) {
+    return {
+        id: String(r.id),
+        taskId: String(r.task_id),
+        stepIndex: Number(r.step_index),
+        step: String(r.step),
+        target: str(r.target),
+        worker: str(r.worker),
+        state: r.state,
+        attempt: Number(r.attempt),
+        startedAt: num(r.started_at),
+        finishedAt: num(r.finished_at),
+        exitCode: num(r.exit_code),
+        message: str(r.message),
+        waitingOn: str(r.waiting_on),
+    };
+}
+function toEvent(r) {
+    return {
+        id: Number(r.id),
+        deploymentId: String(r.deployment_id),
+        taskId: str(r.task_id),
+        type: String(r.type),
+        data: json(r.data),
+        at: Number(r.at),
+    };
+}
+
+;// CONCATENATED MODULE: ./runner-agent/src/store/sqlite-schema.ts
+// The embedded store's schema, as numbered migrations: a data dir records the
+// last one applied (PRAGMA user_version) and gets only the newer ones. A new
+// migration is appended, never edited. Times are milliseconds since the epoch.
+const SQLITE_MIGRATIONS = [
+    `
+CREATE TABLE IF NOT EXISTS nodes (
+  name         TEXT PRIMARY KEY,
+  task_cap     INTEGER NOT NULL CHECK (task_cap >= 0),
+  resume_cap   INTEGER,
+  epoch        INTEGER NOT NULL,
+  heartbeat_at INTEGER NOT NULL,
+  started_at   INTEGER NOT NULL
+);
+
+CREATE TABLE IF NOT EXISTS deployments (
+  id              TEXT PRIMARY KEY,
+  idempotency_key TEXT UNIQUE,
+  project         TEXT NOT NULL,
+  environment     TEXT NOT NULL,
+  release         TEXT NOT NULL,
+  plan            TEXT NOT NULL,
+  github          TEXT,
+  secret_values   TEXT NOT NULL,
+  max_running     INTEGER NOT NULL DEFAULT 0,
+  state           TEXT NOT NULL,
+  created_at      INTEGER NOT NULL,
+  finished_at     INTEGER
+);
+
+CREATE TABLE IF NOT EXISTS tasks (
+  id              TEXT PRIMARY KEY,
+  seq             INTEGER NOT NULL UNIQUE,
+  deployment_id   TEXT NOT NULL REFERENCES deployments (id),
+  tenant          TEXT,
+  concurrency_tag TEXT NOT NULL,
+  priority        INTEGER NOT NULL,
+  state           TEXT NOT NULL CHECK (state IN ('queued', 'running', 'succeeded', 'failed', 'cancelled', 'interrupted')),
+  node            TEXT,
+  epoch           INTEGER,
+  action_started  INTEGER NOT NULL DEFAULT 0,
+  queued_at       INTEGER NOT NULL,
+  started_at      INTEGER,
+  finished_at     INTEGER,
+  message         TEXT,
+  CHECK (state <> 'running' OR (node IS NOT NULL AND epoch IS NOT NULL))
+);
+-- Rule 2 of the design, enforced by the database: one running task per tag.
+CREATE UNIQUE INDEX IF NOT EXISTS tasks_running_tag ON tasks (concurrency_tag) WHERE state = 'running';
+CREATE INDEX IF NOT EXISTS tasks_queue ON tasks (priority DESC, seq) WHERE state = 'queued';
+CREATE INDEX IF NOT EXISTS tasks_deployment ON tasks (deployment_id, seq);
+CREATE INDEX IF NOT EXISTS tasks_deployment_open ON tasks (deployment_id) WHERE state IN ('queued', 'running');
+CREATE INDEX IF NOT EXISTS tasks_node ON tasks (node) WHERE state = 'running';
+
+CREATE TABLE IF NOT EXISTS actions (
+  id          TEXT PRIMARY KEY,
+  task_id     TEXT NOT NULL REFERENCES tasks (id),
+  step_index  INTEGER NOT NULL,
+  step        TEXT NOT NULL,
+  target      TEXT,
+  worker      TEXT,
+  state       TEXT NOT NULL CHECK (state IN ('pending', 'running', 'succeeded', 'failed', 'skipped', 'cancelled')),
+  attempt     INTEGER NOT NULL,
+  started_at  INTEGER,
+  finished_at INTEGER,
+  exit_code   INTEGER,
+  message     TEXT,
+  waiting_on  TEXT
+);
+CREATE INDEX IF NOT EXISTS actions_task ON actions (task_id, step_index);
+
+-- Rule 3: the per-target mutex, one row per held target.
+CREATE TABLE IF NOT EXISTS target_locks (
+  target    TEXT PRIMARY KEY,
+  task_id   TEXT NOT NULL,
+  action_id TEXT NOT NULL,
+  since     INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS target_locks_task ON target_locks (task_id);
+
+CREATE TABLE IF NOT EXISTS events (
+  id            INTEGER PRIMARY KEY AUTOINCREMENT,
+  deployment_id TEXT NOT NULL,
+  task_id       TEXT,
+  type          TEXT NOT NULL,
+  data          TEXT NOT NULL,
+  at            INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS events_deployment ON events (deployment_id, id);
+CREATE INDEX IF NOT EXISTS events_task_log ON events (task_id, id) WHERE type = 'log';
+`,
+];
+
+;// CONCATENATED MODULE: ./runner-agent/src/store/sqlite.ts
+// The embedded store: SQLite through node:sqlite, in WAL mode, for one node.
+// node:sqlite is synchronous; every statement here is short and indexed, so
+// the event loop is never held for long. The scheduling invariants are the
+// database's: a partial unique index allows one running task per tag.
+
+
+
+
+
+
+
+class DataDirLockedError extends Error {
+}
+// Data dirs this process holds open. A lock file with our own pid is taken
+// over (a container restarted after kill -9 often gets the same pid), so the
+// pid alone cannot tell a second store in this process from a stale lock.
+const lockedHere = new Set();
+/**
+ * Only one agent may open a data dir: a lock file holding the owner's pid,
+ * created with O_EXCL. A lock left by a dead process (kill -9) is taken over.
+ */
+function lockDataDir(dir) {
+    const file = (0,external_node_path_.join)(dir, 'agent.lock');
+    const key = (0,external_node_path_.resolve)(dir);
+    if (lockedHere.has(key))
+        throw new DataDirLockedError(`data dir ${dir} is already open in this process`);
+    for (let tries = 0; tries < 2; tries++) {
+        try {
+            const fd = (0,external_node_fs_.openSync)(file, 'wx');
+            (0,external_node_fs_.writeFileSync)(fd, String(process.pid));
+            (0,external_node_fs_.closeSync)(fd);
+            lockedHere.add(key);
+            return () => {
+                lockedHere.delete(key);
+                try {
+                    (0,external_node_fs_.unlinkSync)(file);
+                }
+                catch { }
+            };
+        }
+        catch (err) {
+            if (err.code !== 'EEXIST')
+                throw err;
+            const pid = Number((0,external_node_fs_.readFileSync)(file, 'utf8'));
+            if (pid && pid !== process.pid && isAlive(pid)) {
+                throw new DataDirLockedError(`data dir ${dir} is in use by another agent (pid ${pid})`);
+            }
+            (0,external_node_fs_.unlinkSync)(file);
+        }
+    }
+    throw new DataDirLockedError(`could not lock data dir ${dir}`);
+}
+function isAlive(pid) {
+    try {
+        process.kill(pid, 0);
+        return true;
+    }
+    catch (err) {
+        return err.code === 'EPERM';
+    }
+}
+class SqliteStore {
+    kind = 'sqlite';
+    db;
+    unlock;
+    stmts = new Map();
+    constructor(dataDir) {
+        (0,external_node_fs_.mkdirSync)(dataDir, { recursive: true });
+        this.unlock = lockDataDir(dataDir);
+        try {
+            this.db = new external_node_sqlite_.DatabaseSync((0,external_node_path_.join)(dataDir, 'flotilla.db'));
+            this.db.exec('PRAGMA journal_mode = WAL');
+            // NORMAL in WAL mode survives a crash of the process (kill -9) at any
+            // instant; submissions additionally switch to FULL (see createDeployment)
+            // so an accepted deployment also survives a power loss.
+            this.db.exec('PRAGMA synchronous = NORMAL');
+            this.db.exec('PRAGMA busy_timeout = 5000');
+            this.db.exec('PRAGMA foreign_keys = ON');
+            this.migrate();
+        }
+        catch (err) {
+            this.unlock();
+            throw err;
+        }
+    }
+    migrate() {
+        const current = Number(this.db.prepare('PRAGMA user_version').get().user_version);
+        if (current > SQLITE_MIGRATIONS.length) {
+            throw new Error(`the data dir was written by a newer Flotilla (schema ${current}, this one knows ${SQLITE_MIGRATIONS.length}); upgrade the agent`);
+        }
+        SQLITE_MIGRATIONS.slice(current).forEach((sql, i) => {
+            this.tx(() => {
+                this.db.exec(sql);
+                this.db.exec(`PRAGMA user_version = ${current + i + 1}`);
+            });
+        });
+    }
+    q(sql) {
+        let s = this.stmts.get(sql);
+        if (!s) {
+            s = this.db.prepare(sql);
+            this.stmts.set(sql, s);
+        }
+        return s;
+    }
+    all(sql, ...params) {
+        return this.q(sql).all(...params);
+    }
+    get(sql, ...params) {
+        return this.q(sql).get(...params);
+    }
+    run(sql, ...params) {
+        return Number(this.q(sql).run(...params).changes);
+    }
+    tx(fn) {
+        this.db.exec('BEGIN IMMEDIATE');
+        try {
+            const r = fn();
+            this.db.exec('COMMIT');
+            return r;
+        }
+        catch (err) {
+            this.db.exec('ROLLBACK');
+            throw err;
+        }
+    }
+    async close() {
+        this.stmts.clear();
+        this.db.close();
+        this.unlock();
+    }
+    async now() {
+        return Date.now();
+    }
+    async registerNode(name, defaultCap) {
+        const now = Date.now();
+        return this.tx(() => {
+            this.run(`INSERT INTO nodes (name, task_cap, epoch, heartbeat_at, started_at) VALUES (?, ?, 1, ?, ?)
+         ON CONFLICT (name) DO UPDATE SET epoch = epoch + 1, heartbeat_at = excluded.heartbeat_at, started_at = excluded.started_at`, name, defaultCap, now, now);
+            return this.nodeRow(name);
+        });
+    }
+    nodeRow(name) {
+        const r = this.get(`SELECT n.*, (SELECT COUNT(*) FROM tasks t WHERE t.node = n.name AND t.state = 'running') AS running
+       FROM nodes n WHERE n.name = ?`, name);
+        return r ? toNode(r) : null;
+    }
+    async heartbeat(lease) {
+        const n = this.run('UPDATE nodes SET heartbeat_at = ? WHERE name = ? AND epoch = ?', Date.now(), lease.node, lease.epoch);
+        if (n === 0)
+            throw new StaleLeaseError(`heartbeat of node ${lease.node}`);
+    }
+    async setTaskCap(name, cap) {
+        // Cap 0 is a drain: like drainNode, remember the cap to resume to. A cap
+        // above 0 is the new cap to resume to later, so a stale one is forgotten.
+        this.run(`UPDATE nodes SET resume_cap = CASE WHEN ? > 0 THEN NULL WHEN task_cap > 0 THEN task_cap ELSE resume_cap END,
+         task_cap = ? WHERE name = ?`, cap, cap, name);
+        return this.nodeRow(name);
+    }
+    async drainNode(name) {
+        this.run('UPDATE nodes SET resume_cap = CASE WHEN task_cap > 0 THEN task_cap ELSE resume_cap END, task_cap = 0 WHERE name = ?', name);
+        return this.nodeRow(name);
+    }
+    async resumeNode(name, defaultCap) {
+        this.run('UPDATE nodes SET task_cap = COALESCE(resume_cap, ?), resume_cap = NULL WHERE name = ? AND task_cap = 0', defaultCap, name);
+        return this.nodeRow(name);
+    }
+    async listNodes() {
+        return this.all(`SELECT n.*, (SELECT COUNT(*) FROM tasks t WHERE t.node = n.name AND t.state = 'running') AS running
+       FROM nodes n ORDER BY n.name`).map(toNode);
+    }
+    async createDeployment(input) {
+        if (input.idempotencyKey) {
+            const existing = this.get('SELECT * FROM deployments WHERE idempotency_key = ?', input.idempotencyKey);
+            if (existing) {
+                const deployment = toDeployment(existing);
+                return { deployment, tasks: await this.tasksOf(deployment.id), created: false };
+            }
+        }
+        const now = Date.now();
+        const id = newId('dep');
+        const priority = input.plan.priority === 'high' ? 1 : 0;
+        // An accepted submission must survive a power loss, not only a crash.
+        this.db.exec('PRAGMA synchronous = FULL');
+        try {
+            this.tx(() => {
+                this.run(`INSERT INTO deployments (id, idempotency_key, project, environment, release, plan, github, secret_values, max_running, state, created_at)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'queued', ?)`, id, input.idempotencyKey ?? null, input.project, input.environment, input.release, JSON.stringify(input.plan), input.github ? JSON.stringify(input.github) : null, JSON.stringify(input.secrets), input.plan.concurrency.maxRunningTasks, now);
+                const seq0 = Number(this.get('SELECT COALESCE(MAX(seq), 0) AS s FROM tasks').s);
+                input.tasks.forEach((t, i) => {
+                    this.run(`INSERT INTO tasks (id, seq, deployment_id, tenant, concurrency_tag, priority, state, queued_at)
+             VALUES (?, ?, ?, ?, ?, ?, 'queued', ?)`, newId('tsk'), seq0 + i + 1, id, t.tenant, t.concurrencyTag, priority, now);
+                });
+            });
+        }
+        finally {
+            this.db.exec('PRAGMA synchronous = NORMAL');
+        }
+        return { deployment: (await this.getDeployment(id)), tasks: await this.tasksOf(id), created: true };
+    }
+    async getDeployment(id) {
+        const r = this.get('SELECT * FROM deployments WHERE id = ?', id);
+        return r ? toDeployment(r) : null;
+    }
+    async listDeployments(limit) {
+        return this.all('SELECT * FROM deployments ORDER BY created_at DESC, id DESC LIMIT ?', limit).map(toDeployment);
+    }
+    async setDeploymentState(id, state) {
+        const terminal = !['queued', 'running'].includes(state);
+        this.run('UPDATE deployments SET state = ?, finished_at = CASE WHEN ? THEN ? ELSE NULL END WHERE id = ?', state, terminal ? 1 : 0, Date.now(), id);
+    }
+    async getTask(id) {
+        const r = this.get('SELECT * FROM tasks WHERE id = ?', id);
+        return r ? toTask(r) : null;
+    }
+    async tasksOf(deploymentId) {
+        return this.all('SELECT * FROM tasks WHERE deployment_id = ? ORDER BY seq', deploymentId).map(toTask);
+    }
+    async hasOpenTasks(deploymentId) {
+        return !!this.get(`SELECT 1 AS open FROM tasks WHERE deployment_id = ? AND state IN ('queued', 'running') LIMIT 1`, deploymentId);
+    }
+    async queuedTasks(limit = 100_000) {
+        return this.all(`SELECT * FROM tasks WHERE state = 'queued' ORDER BY ${claimOrder} LIMIT ?`, limit).map(toTask);
+    }
+    async runningTasks() {
+        return this.all(`SELECT * FROM tasks WHERE state = 'running' ORDER BY started_at`).map(toTask);
+    }
+    async claimTasks(lease, limit) {
+        if (limit <= 0)
+            return [];
+        return this.tx(() => {
+            if (!this.get('SELECT 1 AS ok FROM nodes WHERE name = ? AND epoch = ?', lease.node, lease.epoch)) {
+                throw new StaleLeaseError(`claim by node ${lease.node}`);
+            }
+            const claimed = [];
+            const seenTags = new Set();
+            const runningPerDeployment = new Map();
+            let after = { priority: 2, seq: 0 };
+            // Usually the first rows are claimable: read a little more than needed, and more if not.
+            let pageSize = limit + 8;
+            // Queued tasks whose tag is free, in claim order, a page at a time. The
+            // first task seen for a tag is that tag's head; later ones wait behind it.
+            while (claimed.length < limit) {
+                const page = this.all(`SELECT t.*, d.max_running FROM tasks t
+           JOIN deployments d ON d.id = t.deployment_id
+           WHERE t.state = 'queued' AND (t.priority < ? OR (t.priority = ? AND t.seq > ?))
+             AND NOT EXISTS (SELECT 1 FROM tasks r WHERE r.state = 'running' AND r.concurrency_tag = t.concurrency_tag)
+           ORDER BY ${claimOrder} LIMIT ?`, after.priority, after.priority, after.seq, pageSize);
+                for (const r of page) {
+                    const task = toTask(r);
+                    if (seenTags.has(task.concurrencyTag))
+                        continue;
+                    seenTags.add(task.concurrencyTag);
+                    const max = Number(r.max_running ?? 0);
+                    if (max > 0) {
+                        const running = runningPerDeployment.get(task.deploymentId) ??
+                            Number(this.get(`SELECT COUNT(*) AS n FROM tasks WHERE deployment_id = ? AND state = 'running'`, task.deploymentId).n);
+                        if (running >= max)
+                            continue;
+                        runningPerDeployment.set(task.deploymentId, running + 1);
+                    }
+                    const now = Date.now();
+                    this.run(`UPDATE tasks SET state = 'running', node = ?, epoch = ?, started_at = ?, message = NULL WHERE id = ?`, lease.node, lease.epoch, now, task.id);
+                    claimed.push({
+                        ...task,
+                        state: 'running',
+                        node: lease.node,
+                        epoch: lease.epoch,
+                        startedAt: now,
+                        message: null,
+                    });
+                    if (claimed.length >= limit)
+                        break;
+                }
+                const last = page.at(-1);
+                if (page.length < pageSize || !last)
+                    break;
+                after = { priority: Number(last.priority), seq: Number(last.seq) };
+                pageSize = Math.min(pageSize * 4, 1024);
+            }
+            return claimed;
+        });
+    }
+    async markActionStarted(taskId, lease) {
+        const n = this.run(`UPDATE tasks SET action_started = 1 WHERE id = ? AND state = 'running' AND node = ? AND epoch = ?
+         AND EXISTS (SELECT 1 FROM nodes WHERE name = ? AND epoch = ?)`, taskId, lease.node, lease.epoch, 
+        // Fencing: an epoch the node has since re-registered past is stale even
+        // before recoverTasks has moved its tasks.
+        lease.node, lease.epoch);
+        if (n === 0)
+            throw new StaleLeaseError(`task ${taskId}`);
+    }
+    async finishTask(taskId, lease, state, message) {
+        const n = this.tx(() => {
+            const changed = this.run(`UPDATE tasks SET state = ?, finished_at = ?, message = ? WHERE id = ? AND state = 'running' AND node = ? AND epoch = ?
+           AND EXISTS (SELECT 1 FROM nodes WHERE name = ? AND epoch = ?)`, state, Date.now(), message, taskId, lease.node, lease.epoch, 
+            // Fencing, as in markActionStarted.
+            lease.node, lease.epoch);
+            if (changed)
+                this.run('DELETE FROM target_locks WHERE task_id = ?', taskId);
+            return changed;
+        });
+        if (n === 0)
+            throw new StaleLeaseError(`task ${taskId}`);
+    }
+    async cancelQueued(deploymentId, message) {
+        return this.all(`UPDATE tasks SET state = 'cancelled', finished_at = ?, message = ?
+       WHERE deployment_id = ? AND state = 'queued' RETURNING *`, Date.now(), message, deploymentId).map(toTask);
+    }
+    async supersedeQueued(tags, beforeSeq, message) {
+        if (tags.length === 0)
+            return [];
+        return this.all(`UPDATE tasks SET state = 'cancelled', finished_at = ?, message = ?
+       WHERE state = 'queued' AND seq < ? AND concurrency_tag IN (SELECT value FROM json_each(?)) RETURNING *`, Date.now(), message, beforeSeq, JSON.stringify(tags)).map(toTask);
+    }
+    async recoverTasks(opts) {
+        return this.tx(() => {
+            const stale = this.all(`SELECT t.*, d.plan ->> '$.onInterrupt' AS on_interrupt FROM tasks t
+         JOIN deployments d ON d.id = t.deployment_id
+         LEFT JOIN nodes n ON n.name = t.node
+         WHERE t.state = 'running' AND (
+           (? IS NOT NULL AND t.node = ? AND t.epoch < ?) OR
+           (? IS NOT NULL AND (n.heartbeat_at IS NULL OR n.heartbeat_at < ?)))`, opts.node ?? null, opts.node ?? null, opts.currentEpoch ?? 0, opts.staleBefore ?? null, opts.staleBefore ?? 0);
+            const now = Date.now();
+            const out = [];
+            for (const r of stale) {
+                const task = toTask(r);
+                const requeue = !task.actionStarted || r.on_interrupt === 'requeue';
+                const message = task.actionStarted
+                    ? `node ${task.node} stopped while the task was running`
+                    : `node ${task.node} stopped before the task started an action; requeued`;
+                if (requeue) {
+                    // Back to the queue at its old position: seq is kept.
+                    const stored = task.actionStarted ? `${message}; requeued (onInterrupt: requeue)` : message;
+                    this.run(`UPDATE tasks SET state = 'queued', node = NULL, epoch = NULL, started_at = NULL, action_started = 0, message = ? WHERE id = ?`, stored, task.id);
+                    this.run(`UPDATE actions SET state = 'cancelled', finished_at = ? WHERE task_id = ? AND state IN ('pending', 'running')`, now, task.id);
+                    // The row as stored: the coordinator reports this message in task.requeued.
+                    out.push({
+                        ...task,
+                        state: 'queued',
+                        node: null,
+                        epoch: null,
+                        startedAt: null,
+                        actionStarted: false,
+                        message: stored,
+                    });
+                }
+                else {
+                    this.run(`UPDATE tasks SET state = 'interrupted', finished_at = ?, message = ? WHERE id = ?`, now, message, task.id);
+                    this.run(`UPDATE actions SET state = 'cancelled', finished_at = ? WHERE task_id = ? AND state IN ('pending', 'running')`, now, task.id);
+                    out.push({ ...task, state: 'interrupted', finishedAt: now, message });
+                }
+                this.run('DELETE FROM target_locks WHERE task_id = ?', task.id);
+            }
+            return out;
+        });
+    }
+    async insertActions(actions) {
+        this.tx(() => {
+            for (const a of actions) {
+                this.run(`INSERT INTO actions (id, task_id, step_index, step, target, worker, state, attempt) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, a.id, a.taskId, a.stepIndex, a.step, a.target, a.worker, a.state, a.attempt);
+            }
+        });
+    }
+    async updateAction(id, patch) {
+        const cols = {
+            state: 'state',
+            attempt: 'attempt',
+            startedAt: 'started_at',
+            finishedAt: 'finished_at',
+            exitCode: 'exit_code',
+            message: 'message',
+            worker: 'worker',
+            waitingOn: 'waiting_on',
+        };
+        const sets = [];
+        const values = [];
+        for (const [k, v] of Object.entries(patch)) {
+            const col = cols[k];
+            if (!col)
+                continue;
+            sets.push(`${col} = ?`);
+            values.push(v);
+        }
+        if (sets.length)
+            this.run(`UPDATE actions SET ${sets.join(', ')} WHERE id = ?`, ...values, id);
+    }
+    async actionsOf(taskIds) {
+        if (taskIds.length === 0)
+            return [];
+        return this.all(`SELECT * FROM actions WHERE task_id IN (SELECT value FROM json_each(?)) ORDER BY task_id, step_index, target`, JSON.stringify(taskIds)).map(toAction);
+    }
+    async lockTarget(target, taskId, actionId) {
+        const n = this.run('INSERT INTO target_locks (target, task_id, action_id, since) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING', target, taskId, actionId, Date.now());
+        if (n > 0)
+            return { ok: true };
+        const holder = this.get('SELECT task_id FROM target_locks WHERE target = ?', target);
+        // Released between the insert and the read: try once more.
+        if (!holder)
+            return this.lockTarget(target, taskId, actionId);
+        return { ok: false, holder: String(holder.task_id) };
+    }
+    async unlockTarget(target, actionId) {
+        this.run('DELETE FROM target_locks WHERE target = ? AND action_id = ?', target, actionId);
+    }
+    async appendEvents(events) {
+        if (events.length === 0)
+            return;
+        const now = Date.now();
+        this.tx(() => {
+            for (const e of events) {
+                this.run('INSERT INTO events (deployment_id, task_id, type, data, at) VALUES (?, ?, ?, ?, ?)', e.deploymentId, e.taskId, e.type, JSON.stringify(e.data), e.at ?? now);
+            }
+        });
+    }
+    async eventsSince(deploymentId, afterId, limit) {
+        return this.all('SELECT * FROM events WHERE deployment_id = ? AND id > ? ORDER BY id LIMIT ?', deploymentId, afterId, limit).map(toEvent);
+    }
+    async taskLog(taskId) {
+        return this.all(`SELECT * FROM events WHERE task_id = ? AND type = 'log' ORDER BY id`, taskId).map(toEvent);
+    }
+}
+
+// EXTERNAL MODULE: external "node:fs/promises"
+var promises_ = __webpack_require__(51455);
+// EXTERNAL MODULE: external "node:url"
+var external_node_url_ = __webpack_require__(73136);
+;// CONCATENATED MODULE: ./runner-agent/src/worker/executor.ts
+// The agent's side of the executor process (spawner.ts): started on first
+// use, stopped after a while without actions, so an idle agent carries no
+// second process; restarted if it dies, failing what it was running.
+
+
+
+
+const IDLE_MS = 10_000;
+/** spawner.ts next to this file when run from source; dist/agent/spawner/index.js in the bundle. */
+function spawnerPath() {
+    const here = (0,external_node_path_.dirname)((0,external_node_url_.fileURLToPath)(import.meta.url));
+    const bundled = (0,external_node_path_.join)(here, 'spawner', 'index.js');
+    return (0,external_node_fs_.existsSync)(bundled) ? bundled : (0,external_node_path_.join)(here, 'spawner.ts');
+}
+class Executor {
+    child = null;
+    pending = new Map();
+    idleTimer = null;
+    ensure() {
+        if (this.idleTimer)
+            clearTimeout(this.idleTimer);
+        this.idleTimer = null;
+        if (this.child)
+            return this.child;
+        const child = (0,external_node_child_process_.fork)(spawnerPath(), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], execArgv: [] });
+        child.on('message', (msg) => {
+            const p = this.pending.get(msg.id);
+            if (!p)
+                return;
+            if (msg.op === 'line')
+                p.onLine(msg.stream, msg.line);
+            else {
+                this.pending.delete(msg.id);
+                p.done(msg.result);
+                this.idleLater();
+            }
+        });
+        child.on('exit', (code, signal) => {
+            if (this.child === child)
+                this.child = null;
+            for (const [id, p] of this.pending) {
+                this.pending.delete(id);
+                p.done({
+                    exitCode: null,
+                    reason: 'spawn failed',
+                    message: `the executor process ended (${signal ?? `exit code ${code}`})`,
+                });
+            }
+        });
+        this.child = child;
+        return child;
+    }
+    idleLater() {
+        if (this.pending.size > 0 || !this.child)
+            return;
+        this.idleTimer = setTimeout(() => this.close(), IDLE_MS);
+        this.idleTimer.unref();
+    }
+    run(id, spec, signal, onLine) {
+        return new Promise((resolve) => {
+            if (signal.aborted)
+                return resolve({ exitCode: null, reason: 'cancelled', message: 'cancelled before it started' });
+            const child = this.ensure();
+            const onAbort = () => child.send({ op: 'cancel', id });
+            signal.addEventListener('abort', onAbort, { once: true });
+            this.pending.set(id, {
+                onLine,
+                done: (r) => {
+                    signal.removeEventListener('abort', onAbort);
+                    resolve(r);
+                },
+            });
+            child.send({ op: 'run', id, run: spec });
+        });
+    }
+    close() {
+        if (this.idleTimer)
+            clearTimeout(this.idleTimer);
+        this.idleTimer = null;
+        const child = this.child;
+        this.child = null;
+        child?.disconnect();
+    }
+}
+
+;// CONCATENATED MODULE: ./runner-agent/src/worker/local.ts
+// The agent's own worker: runs actions on this machine.
+
+
+
+class LocalWorker {
+    name;
+    pools;
+    targets;
+    runningActions = 0;
+    opts;
+    executor = new Executor();
+    constructor(opts) {
+        this.opts = opts;
+        this.name = opts.name;
+        this.pools = opts.pools;
+        this.targets = opts.targets;
+    }
+    async execute(request, signal, onLine) {
+        if (request.kind === 'deploy') {
+            return {
+                ok: false,
+                cancelled: false,
+                exitCode: null,
+                message: 'deploy steps need package acquisition, which this agent does not have yet',
+            };
+        }
+        const cwd = request.cwd ?? (0,external_node_path_.join)(this.opts.workDir, request.actionId);
+        await (0,promises_.mkdir)(cwd, { recursive: true });
+        this.runningActions++;
+        try {
+            const r = await this.executor.run(request.actionId, {
+                script: request.script,
+                cwd,
+                env: request.env,
+                timeoutMs: request.timeoutMs,
+                killGraceMs: this.opts.killGraceMs,
+            }, signal, onLine);
+            return {
+                ok: r.reason === 'exited' && r.exitCode === 0,
+                cancelled: r.reason === 'cancelled',
+                exitCode: r.exitCode,
+                message: r.message,
+            };
+        }
+        finally {
+            this.runningActions--;
+            if (!request.cwd)
+                await (0,promises_.rm)(cwd, { recursive: true, force: true });
+        }
+    }
+    close() {
+        this.executor.close();
+    }
+}
+
+;// CONCATENATED MODULE: ./runner-agent/src/agent.ts
+// Puts an agent together from its settings: store, local worker, coordinator
+// and HTTP API. Used by `flotilla agent`, by `flotilla run` (embedded) and by tests.
+
+
+
+
+
+
+async function openStore(settings) {
+    if (settings.databaseUrl) {
+        throw new Error('a shared PostgreSQL store (databaseUrl) is not available in this version; leave it unset');
+    }
+    return new SqliteStore(settings.dataDir);
+}
+async function startAgent(settings, log = pino_default()({ level: 'silent' })) {
+    const store = await openStore(settings);
+    try {
+        const worker = new LocalWorker({
+            name: settings.node,
+            pools: settings.worker.pools,
+            targets: settings.worker.targets,
+            workDir: (0,external_node_path_.join)(settings.dataDir, 'work'),
+            killGraceMs: settings.killGraceMs,
+        });
+        const coordinator = new Coordinator({
+            store,
+            node: settings.node,
+            taskCap: settings.taskCap,
+            worker,
+            log,
+            leaseTtlMs: settings.leaseTtlMs,
+            retryBackoffMs: settings.retryBackoffMs,
+        });
+        coordinator.signals.on('error', (err) => log.error({ err }, 'request failed'));
+        let url = '';
+        const server = buildServer({
+            coordinator,
+            auth: settings.auth,
+            leaseTtlMs: settings.leaseTtlMs,
+            baseUrl: () => url,
+        });
+        await coordinator.start();
+        const address = await server.listen({ host: settings.listen.host, port: settings.listen.port });
+        url = address;
+        log.info({ url, node: settings.node, taskCap: coordinator.taskCap }, 'agent ready');
+        let stopped = null;
+        return {
+            coordinator,
+            url,
+            stop: () => {
+                stopped ??= (async () => {
+                    await coordinator.stop();
+                    worker.close();
+                    await server.close();
+                    await store.close();
+                })();
+                return stopped;
+            },
+        };
+    }
+    catch (err) {
+        await store.close();
+        throw err;
+    }
+}
+
+
+/***/ })
+
+};

@@ -1,0 +1,147 @@
+import { createRequire as __WEBPACK_EXTERNAL_createRequire } from "module";
+var __webpack_exports__ = {};
+
+;// CONCATENATED MODULE: external "node:child_process"
+const external_node_child_process_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:child_process");
+;// CONCATENATED MODULE: ./runner-agent/src/worker/process.ts
+// Runs one action's bash script as a child process in its own process group,
+// so a timeout or a cancellation reaches everything the script started
+// (SIGTERM to the group, then SIGKILL after a grace period).
+
+const MAX_LINE = 16 * 1024;
+function runScript(run) {
+    return new Promise((resolve) => {
+        if (run.signal.aborted) {
+            resolve({ exitCode: null, reason: 'cancelled', message: 'cancelled before it started' });
+            return;
+        }
+        // The same shell options as GitHub's `shell: bash`: fail on the first error, in pipes too.
+        const child = (0,external_node_child_process_namespaceObject.spawn)('bash', ['--noprofile', '--norc', '-eo', 'pipefail', '-c', run.script], {
+            cwd: run.cwd,
+            env: run.env,
+            detached: true,
+            stdio: ['ignore', 'pipe', 'pipe'],
+        });
+        let ended = null;
+        let killTimer;
+        const killGroup = (sig) => {
+            try {
+                if (child.pid)
+                    process.kill(-child.pid, sig);
+            }
+            catch { }
+        };
+        const stop = (why) => {
+            if (ended)
+                return;
+            ended = why;
+            killGroup('SIGTERM');
+            killTimer = setTimeout(() => killGroup('SIGKILL'), run.killGraceMs);
+            killTimer.unref();
+        };
+        const timeout = setTimeout(() => stop('timed out'), run.timeoutMs);
+        const onAbort = () => stop('cancelled');
+        run.signal.addEventListener('abort', onAbort, { once: true });
+        splitLines(child.stdout, (l) => run.onLine('stdout', l));
+        splitLines(child.stderr, (l) => run.onLine('stderr', l));
+        const finish = (result) => {
+            clearTimeout(timeout);
+            run.signal.removeEventListener('abort', onAbort);
+            if (killTimer)
+                clearTimeout(killTimer);
+            resolve(result);
+        };
+        child.on('error', (err) => finish({ exitCode: null, reason: 'spawn failed', message: `could not start bash: ${err.message}` }));
+        // Processes the script left in the background die with it; otherwise they
+        // would hold the output pipes open and the action would never end.
+        child.on('exit', () => killGroup('SIGKILL'));
+        child.on('close', (code, sig) => {
+            if (ended === 'timed out') {
+                finish({
+                    exitCode: code,
+                    reason: 'timed out',
+                    message: `timed out after ${formatMs(run.timeoutMs)}`,
+                });
+            }
+            else if (ended === 'cancelled') {
+                finish({ exitCode: code, reason: 'cancelled', message: 'cancelled' });
+            }
+            else {
+                finish({
+                    exitCode: code,
+                    reason: 'exited',
+                    message: code === 0 ? 'exit code 0' : sig ? `killed by ${sig}` : `exit code ${code}`,
+                });
+            }
+        });
+    });
+}
+function splitLines(stream, onLine) {
+    let partial = '';
+    stream.setEncoding('utf8');
+    stream.on('data', (chunk) => {
+        const parts = (partial + chunk).split('\n');
+        partial = parts.pop() ?? '';
+        // A line without newline is cut, so one runaway line cannot grow without bound.
+        while (partial.length > MAX_LINE) {
+            parts.push(partial.slice(0, MAX_LINE));
+            partial = partial.slice(MAX_LINE);
+        }
+        for (const p of parts)
+            onLine(p.replace(/\r$/, ''));
+    });
+    stream.on('end', () => {
+        if (partial)
+            onLine(partial);
+    });
+}
+function formatMs(ms) {
+    if (ms < 1000)
+        return `${ms}ms`;
+    const s = Math.round(ms / 1000);
+    if (s < 60)
+        return `${s}s`;
+    const m = Math.floor(s / 60);
+    if (m < 60)
+        return `${m}m${s % 60 ? `${s % 60}s` : ''}`;
+    return `${Math.floor(m / 60)}h${m % 60 ? `${m % 60}m` : ''}`;
+}
+
+;// CONCATENATED MODULE: ./runner-agent/src/worker/spawner.ts
+// The executor: a small child process of the agent that starts action scripts.
+// Starting a process copies the parent's page tables, so a fork from the
+// agent (with its heap, store and server) costs several times more than one
+// from this process, and would stall the agent's event loop; here it runs on
+// another core. It imports nothing but node:* modules and process.ts.
+//
+// Protocol (IPC messages): in  { op: 'run', id, run: ScriptRunSpec } | { op: 'cancel', id }
+//                          out { op: 'line', id, stream, line } | { op: 'done', id, result }
+
+if (process.send) {
+    const send = process.send.bind(process);
+    const running = new Map();
+    process.on('message', (msg) => {
+        if (msg.op === 'cancel') {
+            running.get(msg.id)?.abort();
+            return;
+        }
+        const abort = new AbortController();
+        running.set(msg.id, abort);
+        void runScript({
+            ...msg.run,
+            signal: abort.signal,
+            onLine: (stream, line) => send({ op: 'line', id: msg.id, stream, line }),
+        }).then((result) => {
+            running.delete(msg.id);
+            send({ op: 'done', id: msg.id, result });
+        });
+    });
+    // The agent is gone (even by kill -9): nothing may keep running in its name.
+    // Aborting stops every script (SIGTERM, then SIGKILL); this process exits
+    // when the last one has.
+    process.on('disconnect', () => {
+        for (const abort of running.values())
+            abort.abort();
+    });
+}
+
