@@ -1,6 +1,6 @@
 // Shared pieces of the benchmarks: an in-process agent on a temp data dir,
 // raw process spawning as the baseline, and small statistics.
-import { spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -28,19 +28,27 @@ export async function benchAgent(opts: { taskCap: number; targets: BenchTarget[]
   const agent = await startAgent(await resolveAgentSettings({ config }));
   return {
     agent,
-    /** Submits a plan and resolves with the seconds until its deployment finished. */
-    async run(plan: unknown): Promise<{ seconds: number; state: string }> {
+    /** Submits a plan of `tasks` tasks and resolves with the seconds until its deployment finished. */
+    async run(plan: unknown, tasks: number): Promise<{ seconds: number; state: string }> {
+      const co = agent.coordinator;
+      let finished = 0;
+      const countFinished = () => finished++;
+      co.signals.on('taskFinished', countFinished);
       const t0 = performance.now();
-      const { deployment } = await agent.coordinator.submit({ plan }, agent.url);
+      const { deployment } = await co.submit({ plan }, agent.url);
+      // Only look the deployment up once every task has ended: a lookup per
+      // event would load the agent with the benchmark's own work.
       const state = await new Promise<string>((resolve) => {
-        const off = agent.coordinator.events.subscribe(deployment.id, async () => {
-          const d = await agent.coordinator.store.getDeployment(deployment.id);
+        const off = co.events.subscribe(deployment.id, async () => {
+          if (finished < tasks) return;
+          const d = await co.store.getDeployment(deployment.id);
           if (d && !['queued', 'running'].includes(d.state)) {
             off();
             resolve(d.state);
           }
         });
       });
+      co.signals.off('taskFinished', countFinished);
       return { seconds: (performance.now() - t0) / 1000, state };
     },
     async close() {
@@ -50,30 +58,19 @@ export async function benchAgent(opts: { taskCap: number; targets: BenchTarget[]
   };
 }
 
-/** One bash script started the way the agent's executor starts it. */
-export function bashAction(script: string): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const child = spawn('bash', ['--noprofile', '--norc', '-eo', 'pipefail', '-c', script], {
-      detached: true,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    child.on('error', reject);
-    child.on('close', () => resolve());
-  });
-}
-
-/** Runs `count` bash scripts, `parallel` at a time; returns seconds. */
-export async function spawnRaw(script: string, count: number, parallel: number): Promise<number> {
-  const t0 = performance.now();
-  let started = 0;
-  const lane = async () => {
-    while (started < count) {
-      started++;
-      await bashAction(script);
-    }
-  };
-  await Promise.all(Array.from({ length: parallel }, lane));
-  return (performance.now() - t0) / 1000;
+/**
+ * Seconds that bench/raw-lanes.ts takes to run `tasks` tasks on `lanes` lanes,
+ * each task a chain of `stages` (parallel copies of `script` per stage).
+ */
+export function rawLanes(job: { script: string; tasks: number; lanes: number; stages: number[] }): number {
+  const out = execFileSync(
+    process.execPath,
+    [join(import.meta.dirname, 'raw-lanes.ts'), JSON.stringify(job)],
+    {
+      encoding: 'utf8',
+    },
+  );
+  return Number(out.trim());
 }
 
 export function percentile(values: number[], p: number): number {

@@ -6,7 +6,7 @@
 // chains back to back, no store, no events) on this machine in this run: on
 // two cores, starting 2,000 bash processes is itself a limit the computed
 // bound does not know.
-import { type BenchTarget, bashAction, benchAgent, fmt, spawnRaw } from './lib.ts';
+import { type BenchTarget, benchAgent, fmt, rawLanes } from './lib.ts';
 
 const TENANTS = 400;
 const GROUPS = 25; // 25 groups of 4 targets; tenant i deploys to group i % 25
@@ -14,7 +14,7 @@ const CAP = 50;
 
 export async function makespanBench() {
   // The duration of one action as this machine runs it: bash start-up plus the sleep.
-  const d = (await spawnRaw('sleep 0.1', 20, 1)) / 20;
+  const d = rawLanes({ script: 'sleep 0.1', tasks: 20, lanes: 1, stages: [1] }) / 20;
   const tenants = Array.from({ length: TENANTS }, (_, i) => `t${String(i).padStart(3, '0')}`);
   const targets: BenchTarget[] = [];
   for (let g = 0; g < GROUPS; g++) {
@@ -42,10 +42,11 @@ export async function makespanBench() {
   const capBound = (TENANTS * perTask) / CAP;
   const mutexBound = (TENANTS / GROUPS) * d + d; // every action of a target in a row, after one worker step
   const lowerBound = Math.max(capBound, mutexBound, perTask);
-  const ideal = await idealSchedule();
+  // The same 400 task chains on 50 lanes with nothing in between.
+  const ideal = rawLanes({ script: 'sleep 0.1', tasks: TENANTS, lanes: CAP, stages: [1, 2, 2] });
   const bench = await benchAgent({ taskCap: CAP, targets });
   try {
-    const r = await bench.run(plan);
+    const r = await bench.run(plan, TENANTS);
     return {
       name: 'makespan: 400 tenants x 2 steps, cap 50, sleep 0.1',
       actionSeconds: d,
@@ -63,22 +64,4 @@ export async function makespanBench() {
   } finally {
     await bench.close();
   }
-}
-
-const sleepAction = () => bashAction('sleep 0.1');
-
-/** The same 400 task chains on 50 lanes with nothing in between: seconds. */
-async function idealSchedule(): Promise<number> {
-  const t0 = performance.now();
-  let next = 0;
-  const lane = async () => {
-    while (next < TENANTS) {
-      next++;
-      await sleepAction(); // the worker step
-      await Promise.all([sleepAction(), sleepAction()]); // targets 1-2 (window 2)
-      await Promise.all([sleepAction(), sleepAction()]); // targets 3-4
-    }
-  };
-  await Promise.all(Array.from({ length: CAP }, lane));
-  return (performance.now() - t0) / 1000;
 }

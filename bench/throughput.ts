@@ -1,13 +1,13 @@
 // 5,000 single-action tasks running `true` under cap 50: tasks per second
 // against spawning `bash -c true` 50 at a time in the same run, and the
 // dispatch latency from a freed slot to the next task's first action.
-import { benchAgent, fmt, percentile, spawnRaw } from './lib.ts';
+import { benchAgent, fmt, percentile, rawLanes } from './lib.ts';
 
 const TASKS = Number(process.env.BENCH_TASKS ?? 5000);
 const CAP = 50;
 
 export async function throughputBench() {
-  const rawSeconds = await spawnRaw('true', TASKS, CAP);
+  const rawSeconds = rawLanes({ script: 'true', tasks: TASKS, lanes: CAP, stages: [1] });
   const rawRate = TASKS / rawSeconds;
   const bench = await benchAgent({ taskCap: CAP, targets: [] });
   const co = bench.agent.coordinator;
@@ -31,7 +31,7 @@ export async function throughputBench() {
       tenants: Array.from({ length: TASKS }, (_, i) => `t${i}`),
       steps: [{ name: 'noop', on: 'worker', run: 'true' }],
     };
-    const r = await bench.run(plan);
+    const r = await bench.run(plan, TASKS);
     const rate = TASKS / r.seconds;
     const p50 = percentile(latencies, 50);
     const p99 = percentile(latencies, 99);

@@ -74,6 +74,10 @@ describe('GET /v1/deployments/:id/events', () => {
     const byQuery = await (await openSse(`${url}?lastEventId=${all.at(-2)!.id}`)).ended;
     expect(byQuery.map((e) => e.id)).toEqual([all.at(-1)!.id]);
 
+    // Resuming after the last event of a finished deployment: nothing more, and the stream ends.
+    const afterEnd = await (await openSse(url, { 'last-event-id': String(all.at(-1)!.id) }, 10_000)).ended;
+    expect(afterEnd).toEqual([]);
+
     const bad = await agent.call('GET', `/v1/deployments/${sub.id}/events`, {
       headers: { 'last-event-id': 'yesterday' },
     });

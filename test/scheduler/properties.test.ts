@@ -240,8 +240,10 @@ async function runScenario(s: Scenario): Promise<string[]> {
 
   // The real store behind a recording decorator (every call goes through to
   // SqliteStore unchanged): deployments' plans are noted, and each claim is
-  // checked against the reference model. SqliteStore runs each statement when
-  // it is called, so the queue read just before the claim is the one it saw.
+  // checked against the reference model. SqliteStore commits queued writes
+  // before a read and runs a claim after them, in order, so the queue read
+  // just before the claim (in the same turn) is the one the claim sees.
+  let storeCalls = 0;
   const store = new Proxy<Store>(sqlite, {
     get(target, prop) {
       if (prop === 'createDeployment') {
@@ -277,7 +279,11 @@ async function runScenario(s: Scenario): Promise<string[]> {
         };
       }
       const v = Reflect.get(target, prop, target);
-      return typeof v === 'function' ? v.bind(target) : v;
+      if (typeof v !== 'function') return v;
+      return (...args: unknown[]) => {
+        storeCalls++;
+        return v.apply(target, args);
+      };
     },
   });
 
@@ -302,15 +308,17 @@ async function runScenario(s: Scenario): Promise<string[]> {
   log.push({ t: 'cap', cap: model.cap });
 
   const settle = async () => {
-    // Scheduling moves on promises alone (the store is synchronous); a few
-    // quiet turns of the event loop mean it has gone as far as it can.
+    // Scheduling moves on promises and the store's group commits (one turn of
+    // the event loop each); a few turns without a store call or a worker event
+    // mean it has gone as far as it can.
     let last = -1;
     for (let quiet = 0; quiet < 3; ) {
       await new Promise((r) => setImmediate(r));
-      if (log.length === last) quiet++;
+      const progress = log.length + storeCalls;
+      if (progress === last) quiet++;
       else {
         quiet = 0;
-        last = log.length;
+        last = progress;
       }
     }
   };

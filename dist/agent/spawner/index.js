@@ -1,6 +1,8 @@
 import { createRequire as __WEBPACK_EXTERNAL_createRequire } from "module";
 var __webpack_exports__ = {};
 
+;// CONCATENATED MODULE: external "node:fs/promises"
+const promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs/promises");
 ;// CONCATENATED MODULE: external "node:child_process"
 const external_node_child_process_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:child_process");
 ;// CONCATENATED MODULE: ./runner-agent/src/worker/process.ts
@@ -18,7 +20,7 @@ function runScript(run) {
         // The same shell options as GitHub's `shell: bash`: fail on the first error, in pipes too.
         const child = (0,external_node_child_process_namespaceObject.spawn)('bash', ['--noprofile', '--norc', '-eo', 'pipefail', '-c', run.script], {
             cwd: run.cwd,
-            env: run.env,
+            env: { ...process.env, ...run.env },
             detached: true,
             stdio: ['ignore', 'pipe', 'pipe'],
         });
@@ -117,6 +119,7 @@ function formatMs(ms) {
 // Protocol (IPC messages): in  { op: 'run', id, run: ScriptRunSpec } | { op: 'cancel', id }
 //                          out { op: 'line', id, stream, line } | { op: 'done', id, result }
 
+
 if (process.send) {
     const send = process.send.bind(process);
     const running = new Map();
@@ -127,11 +130,8 @@ if (process.send) {
         }
         const abort = new AbortController();
         running.set(msg.id, abort);
-        void runScript({
-            ...msg.run,
-            signal: abort.signal,
-            onLine: (stream, line) => send({ op: 'line', id: msg.id, stream, line }),
-        }).then((result) => {
+        const onLine = (stream, line) => send({ op: 'line', id: msg.id, stream, line });
+        void run(msg.run, abort.signal, onLine).then((result) => {
             running.delete(msg.id);
             send({ op: 'done', id: msg.id, result });
         });
@@ -143,5 +143,23 @@ if (process.send) {
         for (const abort of running.values())
             abort.abort();
     });
+}
+// The directory work runs on libuv's thread pool: starting processes blocks
+// this event loop, and the two then overlap.
+async function run(spec, signal, onLine) {
+    try {
+        await (0,promises_namespaceObject.mkdir)(spec.cwd, { recursive: true });
+    }
+    catch (err) {
+        const message = `cannot create the working directory ${spec.cwd}: ${err.message}`;
+        return { exitCode: null, reason: 'spawn failed', message };
+    }
+    try {
+        return await runScript({ ...spec, signal, onLine });
+    }
+    finally {
+        if (spec.scratch)
+            await (0,promises_namespaceObject.rm)(spec.cwd, { recursive: true, force: true }).catch(() => { });
+    }
 }
 

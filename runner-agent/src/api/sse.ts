@@ -57,8 +57,21 @@ export async function sendEvents(
     }
   };
 
+  // A client that resumes after deployment.finished (its Last-Event-ID is the
+  // last event) gets nothing more: once the deployment has ended and a whole
+  // poll brought nothing, the stream ends. (One poll of grace: the finishing
+  // node sets the state just before it writes deployment.finished.)
+  let quietSinceDone = false;
+  const poll = setInterval(async () => {
+    const before = last;
+    await pump();
+    if (closed || last !== before) return;
+    const d = await opts.store.getDeployment(opts.deploymentId).catch(() => null);
+    const done = !d || !['queued', 'running'].includes(d.state);
+    if (done && quietSinceDone) close();
+    quietSinceDone = done;
+  }, POLL_MS);
   const unsubscribe = opts.events.subscribe(opts.deploymentId, () => void pump());
-  const poll = setInterval(() => void pump(), POLL_MS);
   const keepalive = setInterval(() => res.write(': keepalive\n\n'), KEEPALIVE_MS);
   function close() {
     if (closed) return;

@@ -26,6 +26,7 @@ import {
 } from '../store/types.ts';
 import type { Worker } from '../worker/types.ts';
 import { EventLog } from './event-log.ts';
+import { TargetReleases } from './target-releases.ts';
 import { TaskRunner } from './task-runner.ts';
 import { STARTING, waitingReasons } from './waiting.ts';
 
@@ -71,7 +72,7 @@ export class Coordinator {
   private dispatchAgain = false;
   private heartbeatTimer: NodeJS.Timeout | null = null;
   private waitingTimer: NodeJS.Timeout | null = null;
-  private readonly targetSignal = new EventEmitter();
+  private readonly targetReleases = new TargetReleases();
   private readonly heldTargets = new Set<string>();
 
   constructor(opts: CoordinatorOptions) {
@@ -80,7 +81,6 @@ export class Coordinator {
     this.node = opts.node;
     this.cap = opts.taskCap;
     this.events = new EventLog(opts.store, (err) => opts.log.error({ err }, 'could not write events'));
-    this.targetSignal.setMaxListeners(0);
   }
 
   get worker(): Worker {
@@ -304,8 +304,7 @@ export class Coordinator {
         worker: this.opts.worker,
         lease: this.lease,
         retryBackoffMs: this.opts.retryBackoffMs,
-        targetReleased: () => new Promise((r) => this.targetSignal.once('released', r)),
-        notifyTargetReleased: () => this.targetSignal.emit('released'),
+        targetReleases: this.targetReleases,
         heldTargets: this.heldTargets,
         onActionStart: (id) => this.signals.emit('actionStarted', id),
         onActionEnd: (state, seconds) => this.signals.emit('actionEnded', { state, seconds }),

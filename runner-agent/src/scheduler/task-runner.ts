@@ -10,12 +10,14 @@ import {
   type Plan,
   type Step,
   type Target,
+  type Tenant,
 } from '../../../src/plan/index.ts';
 import { newId } from '../ids.ts';
 import type { DeploymentRow, Lease, NewAction, Store, TaskRow, TaskState } from '../store/types.ts';
 import type { Worker } from '../worker/types.ts';
 import type { EventLog } from './event-log.ts';
 import { type Mask, makeMask } from './mask.ts';
+import type { TargetReleases } from './target-releases.ts';
 
 export interface TaskRunnerDeps {
   store: Store;
@@ -23,11 +25,10 @@ export interface TaskRunnerDeps {
   worker: Worker;
   lease: Lease;
   retryBackoffMs: number;
-  /** Resolves when some target lock may have been released. */
-  targetReleased: () => Promise<void>;
+  /** Target locks released on this node: wake-ups for actions waiting on a mutex. */
+  targetReleases: TargetReleases;
   /** Targets held by this node's tasks right now (a hint for choosing actions; the store holds the mutex). */
   heldTargets: Set<string>;
-  notifyTargetReleased: () => void;
   /** Hook for measurements: called when an action's process is about to start. */
   onActionStart?: (taskId: string) => void;
   onActionEnd?: (state: string, seconds: number) => void;
@@ -62,6 +63,7 @@ export class TaskRunner {
   private readonly task: TaskRow;
   private readonly deployment: DeploymentRow;
   private readonly plan: Plan;
+  private readonly tenant: Tenant | undefined;
   private readonly mask: Mask;
   readonly abort = new AbortController();
   readonly deploymentId: string;
@@ -72,6 +74,7 @@ export class TaskRunner {
     this.task = task;
     this.deployment = deployment;
     this.plan = deployment.plan;
+    this.tenant = this.plan.tenants?.find((t) => t.name === task.tenant);
     this.deploymentId = deployment.id;
     this.mask = makeMask(secretValuesOf(deployment));
   }
@@ -223,23 +226,25 @@ export class TaskRunner {
       return false;
     }
     try {
-      if (!this.actionStarted) {
-        // From here on a crash of this node interrupts the task instead of requeueing it.
-        await store.markActionStarted(this.task.id, this.deps.lease);
-        this.actionStarted = true;
-      }
+      // From the first action on, a crash of this node interrupts the task
+      // instead of requeueing it. (Both writes share one group commit.)
+      const fenced = this.actionStarted ? null : store.markActionStarted(this.task.id, this.deps.lease);
+      this.actionStarted = true;
       let result = { ok: false, cancelled: false, exitCode: null as number | null, message: '' };
       const firstStart = Date.now();
       for (let attempt = 1; attempt <= step.retries + 1; attempt++) {
         a.row.state = 'running';
         const startedAt = Date.now();
-        await store.updateAction(a.row.id, {
-          state: 'running',
-          attempt,
-          startedAt,
-          worker: this.deps.worker.name,
-          waitingOn: null,
-        });
+        await Promise.all([
+          fenced,
+          store.updateAction(a.row.id, {
+            state: 'running',
+            attempt,
+            startedAt,
+            worker: this.deps.worker.name,
+            waitingOn: null,
+          }),
+        ]);
         this.event('action.started', {
           actionId: a.row.id,
           step: step.name,
@@ -301,7 +306,7 @@ export class TaskRunner {
       if (mutex) {
         this.deps.heldTargets.delete(target.name);
         await store.unlockTarget(target.name, a.row.id);
-        this.deps.notifyTargetReleased();
+        this.deps.targetReleases.notify();
       }
     }
   }
@@ -310,6 +315,7 @@ export class TaskRunner {
   private async lockTarget(target: Target, a: RunningAction): Promise<boolean> {
     let said: string | null = null;
     while (!this.abort.signal.aborted) {
+      const seen = this.deps.targetReleases.seen;
       const lock = await this.deps.store.lockTarget(target.name, this.task.id, a.row.id);
       if (lock.ok) {
         this.deps.heldTargets.add(target.name);
@@ -321,7 +327,7 @@ export class TaskRunner {
         said = reason;
         await this.setWaiting(a, reason);
       }
-      await Promise.race([this.deps.targetReleased(), sleep(1000, this.abort.signal)]);
+      await this.deps.targetReleases.after(seen, 1000, this.abort.signal);
     }
     return false;
   }
@@ -332,7 +338,7 @@ export class TaskRunner {
   }
 
   private scope(step: Step, target: Target | null): InterpolationScope {
-    const tenant = this.plan.tenants?.find((t) => t.name === this.task.tenant);
+    const tenant = this.tenant;
     const scope: InterpolationScope = {
       project: this.deployment.project,
       environment: this.deployment.environment,
@@ -345,9 +351,8 @@ export class TaskRunner {
   }
 
   private env(step: Step, target: Target | null, attempt: number): Record<string, string> {
-    const tenant = this.plan.tenants?.find((t) => t.name === this.task.tenant);
+    const tenant = this.tenant;
     const env: Record<string, string> = {
-      ...(process.env as Record<string, string>),
       ...this.plan.variables,
       ...tenant?.variables,
       ...step.variables,

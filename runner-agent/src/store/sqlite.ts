@@ -72,11 +72,18 @@ function isAlive(pid: number): boolean {
   }
 }
 
+interface QueuedWrite {
+  fn: () => unknown;
+  resolve: (value: unknown) => void;
+  reject: (err: unknown) => void;
+}
+
 export class SqliteStore implements Store {
   readonly kind = 'sqlite' as const;
   private db: DatabaseSync;
   private unlock: () => void;
   private stmts = new Map<string, StatementSync>();
+  private queued: QueuedWrite[] = [];
 
   constructor(dataDir: string) {
     mkdirSync(dataDir, { recursive: true });
@@ -113,6 +120,9 @@ export class SqliteStore implements Store {
   }
 
   private q(sql: string): StatementSync {
+    // Read your writes: a statement outside the group commit first commits
+    // the writes queued before it.
+    if (this.queued.length > 0 && !this.db.isTransaction) this.commitQueued();
     let s = this.stmts.get(sql);
     if (!s) {
       s = this.db.prepare(sql);
@@ -134,6 +144,7 @@ export class SqliteStore implements Store {
   }
 
   private tx<T>(fn: () => T): T {
+    if (this.queued.length > 0) this.commitQueued();
     this.db.exec('BEGIN IMMEDIATE');
     try {
       const r = fn();
@@ -145,7 +156,51 @@ export class SqliteStore implements Store {
     }
   }
 
+  /**
+   * Group commit: the writes made while the event loop is busy with one turn
+   * share a transaction, so fifty running tasks cost one WAL append instead of
+   * fifty. Each write still resolves only after its transaction committed, in
+   * the order the writes were made; one that throws is rolled back alone; any
+   * other statement commits the queue first, so reads see every earlier write.
+   */
+  private write<T>(fn: () => T): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      if (this.queued.length === 0) setImmediate(() => this.commitQueued());
+      this.queued.push({ fn, resolve: resolve as (v: unknown) => void, reject });
+    });
+  }
+
+  private commitQueued(): void {
+    const batch = this.queued;
+    this.queued = [];
+    if (batch.length === 0) return;
+    const outcomes: ({ ok: true; value: unknown } | { ok: false; err: unknown })[] = [];
+    try {
+      this.tx(() => {
+        for (const w of batch) {
+          this.q('SAVEPOINT write').run();
+          try {
+            outcomes.push({ ok: true, value: w.fn() });
+          } catch (err) {
+            this.q('ROLLBACK TO write').run();
+            outcomes.push({ ok: false, err });
+          }
+          this.q('RELEASE write').run();
+        }
+      });
+    } catch (err) {
+      for (const w of batch) w.reject(err);
+      return;
+    }
+    batch.forEach((w, i) => {
+      const o = outcomes[i]!;
+      if (o.ok) w.resolve(o.value);
+      else w.reject(o.err);
+    });
+  }
+
   async close(): Promise<void> {
+    this.commitQueued();
     this.stmts.clear();
     this.db.close();
     this.unlock();
@@ -180,13 +235,15 @@ export class SqliteStore implements Store {
   }
 
   async heartbeat(lease: Lease): Promise<void> {
-    const n = this.run(
-      'UPDATE nodes SET heartbeat_at = ? WHERE name = ? AND epoch = ?',
-      Date.now(),
-      lease.node,
-      lease.epoch,
-    );
-    if (n === 0) throw new StaleLeaseError(`heartbeat of node ${lease.node}`);
+    await this.write(() => {
+      const n = this.run(
+        'UPDATE nodes SET heartbeat_at = ? WHERE name = ? AND epoch = ?',
+        Date.now(),
+        lease.node,
+        lease.epoch,
+      );
+      if (n === 0) throw new StaleLeaseError(`heartbeat of node ${lease.node}`);
+    });
   }
 
   async setTaskCap(name: string, cap: number): Promise<NodeRow | null> {
@@ -326,7 +383,7 @@ export class SqliteStore implements Store {
 
   async claimTasks(lease: Lease, limit: number): Promise<TaskRow[]> {
     if (limit <= 0) return [];
-    return this.tx(() => {
+    return this.write(() => {
       if (!this.get('SELECT 1 AS ok FROM nodes WHERE name = ? AND epoch = ?', lease.node, lease.epoch)) {
         throw new StaleLeaseError(`claim by node ${lease.node}`);
       }
@@ -395,22 +452,24 @@ export class SqliteStore implements Store {
   }
 
   async markActionStarted(taskId: string, lease: Lease): Promise<void> {
-    const n = this.run(
-      `UPDATE tasks SET action_started = 1 WHERE id = ? AND state = 'running' AND node = ? AND epoch = ?
+    await this.write(() => {
+      const n = this.run(
+        `UPDATE tasks SET action_started = 1 WHERE id = ? AND state = 'running' AND node = ? AND epoch = ?
          AND EXISTS (SELECT 1 FROM nodes WHERE name = ? AND epoch = ?)`,
-      taskId,
-      lease.node,
-      lease.epoch,
-      // Fencing: an epoch the node has since re-registered past is stale even
-      // before recoverTasks has moved its tasks.
-      lease.node,
-      lease.epoch,
-    );
-    if (n === 0) throw new StaleLeaseError(`task ${taskId}`);
+        taskId,
+        lease.node,
+        lease.epoch,
+        // Fencing: an epoch the node has since re-registered past is stale even
+        // before recoverTasks has moved its tasks.
+        lease.node,
+        lease.epoch,
+      );
+      if (n === 0) throw new StaleLeaseError(`task ${taskId}`);
+    });
   }
 
   async finishTask(taskId: string, lease: Lease, state: TaskState, message: string | null): Promise<void> {
-    const n = this.tx(() => {
+    await this.write(() => {
       const changed = this.run(
         `UPDATE tasks SET state = ?, finished_at = ?, message = ? WHERE id = ? AND state = 'running' AND node = ? AND epoch = ?
            AND EXISTS (SELECT 1 FROM nodes WHERE name = ? AND epoch = ?)`,
@@ -424,10 +483,9 @@ export class SqliteStore implements Store {
         lease.node,
         lease.epoch,
       );
-      if (changed) this.run('DELETE FROM target_locks WHERE task_id = ?', taskId);
-      return changed;
+      if (changed === 0) throw new StaleLeaseError(`task ${taskId}`);
+      this.run('DELETE FROM target_locks WHERE task_id = ?', taskId);
     });
-    if (n === 0) throw new StaleLeaseError(`task ${taskId}`);
   }
 
   async cancelQueued(deploymentId: string, message: string): Promise<TaskRow[]> {
@@ -523,7 +581,7 @@ export class SqliteStore implements Store {
   }
 
   async insertActions(actions: NewAction[]): Promise<void> {
-    this.tx(() => {
+    await this.write(() => {
       for (const a of actions) {
         this.run(
           `INSERT INTO actions (id, task_id, step_index, step, target, worker, state, attempt) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
@@ -559,7 +617,8 @@ export class SqliteStore implements Store {
       sets.push(`${col} = ?`);
       values.push(v as SQLInputValue);
     }
-    if (sets.length) this.run(`UPDATE actions SET ${sets.join(', ')} WHERE id = ?`, ...values, id);
+    if (sets.length)
+      await this.write(() => this.run(`UPDATE actions SET ${sets.join(', ')} WHERE id = ?`, ...values, id));
   }
 
   async actionsOf(taskIds: string[]): Promise<ActionRow[]> {
@@ -575,28 +634,31 @@ export class SqliteStore implements Store {
     taskId: string,
     actionId: string,
   ): Promise<{ ok: true } | { ok: false; holder: string }> {
-    const n = this.run(
-      'INSERT INTO target_locks (target, task_id, action_id, since) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING',
-      target,
-      taskId,
-      actionId,
-      Date.now(),
-    );
-    if (n > 0) return { ok: true };
-    const holder = this.get('SELECT task_id FROM target_locks WHERE target = ?', target);
-    // Released between the insert and the read: try once more.
-    if (!holder) return this.lockTarget(target, taskId, actionId);
-    return { ok: false, holder: String(holder.task_id) };
+    return this.write(() => {
+      const n = this.run(
+        'INSERT INTO target_locks (target, task_id, action_id, since) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING',
+        target,
+        taskId,
+        actionId,
+        Date.now(),
+      );
+      if (n > 0) return { ok: true as const };
+      // Inside one transaction the row that refused the insert is still there.
+      const holder = this.get('SELECT task_id FROM target_locks WHERE target = ?', target)!;
+      return { ok: false as const, holder: String(holder.task_id) };
+    });
   }
 
   async unlockTarget(target: string, actionId: string): Promise<void> {
-    this.run('DELETE FROM target_locks WHERE target = ? AND action_id = ?', target, actionId);
+    await this.write(() =>
+      this.run('DELETE FROM target_locks WHERE target = ? AND action_id = ?', target, actionId),
+    );
   }
 
   async appendEvents(events: NewEvent[]): Promise<void> {
     if (events.length === 0) return;
     const now = Date.now();
-    this.tx(() => {
+    await this.write(() => {
       for (const e of events) {
         this.run(
           'INSERT INTO events (deployment_id, task_id, type, data, at) VALUES (?, ?, ?, ?, ?)',

@@ -27,6 +27,11 @@ export class Executor {
   private readonly pending = new Map<string, Pending>();
   private idleTimer: NodeJS.Timeout | null = null;
 
+  /** Scripts running in this executor now. */
+  get load(): number {
+    return this.pending.size;
+  }
+
   private ensure(): ChildProcess {
     if (this.idleTimer) clearTimeout(this.idleTimer);
     this.idleTimer = null;

@@ -1,5 +1,5 @@
 // The agent's own worker: runs actions on this machine.
-import { mkdir, rm } from 'node:fs/promises';
+import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import type { Target } from '../../../src/plan/index.ts';
 import { Executor } from './executor.ts';
@@ -21,7 +21,12 @@ export class LocalWorker implements Worker {
   runningActions = 0;
 
   private readonly opts: LocalWorkerOptions;
-  private readonly executor = new Executor();
+  // Starting a process blocks the starter's event loop for the fork and exec;
+  // one executor per core lets those overlap.
+  private readonly executors = Array.from(
+    { length: Math.max(1, availableParallelism()) },
+    () => new Executor(),
+  );
 
   constructor(opts: LocalWorkerOptions) {
     this.opts = opts;
@@ -43,15 +48,15 @@ export class LocalWorker implements Worker {
         message: 'deploy steps need package acquisition, which this agent does not have yet',
       };
     }
-    const cwd = request.cwd ?? join(this.opts.workDir, request.actionId);
-    await mkdir(cwd, { recursive: true });
     this.runningActions++;
     try {
-      const r = await this.executor.run(
+      const executor = this.executors.reduce((a, b) => (b.load < a.load ? b : a));
+      const r = await executor.run(
         request.actionId,
         {
           script: request.script,
-          cwd,
+          cwd: request.cwd ?? join(this.opts.workDir, request.actionId),
+          scratch: !request.cwd,
           env: request.env,
           timeoutMs: request.timeoutMs,
           killGraceMs: this.opts.killGraceMs,
@@ -67,11 +72,10 @@ export class LocalWorker implements Worker {
       };
     } finally {
       this.runningActions--;
-      if (!request.cwd) await rm(cwd, { recursive: true, force: true });
     }
   }
 
   close(): void {
-    this.executor.close();
+    for (const executor of this.executors) executor.close();
   }
 }

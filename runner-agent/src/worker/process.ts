@@ -7,6 +7,7 @@ export interface ScriptRun {
   /** Bash script text. */
   script: string;
   cwd: string;
+  /** Laid over this process's own environment (the worker's, e.g. the runner's PATH). */
   env: Record<string, string>;
   timeoutMs: number;
   killGraceMs: number;
@@ -32,7 +33,7 @@ export function runScript(run: ScriptRun): Promise<ScriptResult> {
     // The same shell options as GitHub's `shell: bash`: fail on the first error, in pipes too.
     const child = spawn('bash', ['--noprofile', '--norc', '-eo', 'pipefail', '-c', run.script], {
       cwd: run.cwd,
-      env: run.env,
+      env: { ...process.env, ...run.env },
       detached: true,
       stdio: ['ignore', 'pipe', 'pipe'],
     });

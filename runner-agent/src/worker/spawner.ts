@@ -6,11 +6,14 @@
 //
 // Protocol (IPC messages): in  { op: 'run', id, run: ScriptRunSpec } | { op: 'cancel', id }
 //                          out { op: 'line', id, stream, line } | { op: 'done', id, result }
-import { runScript, type ScriptResult } from './process.ts';
+import { mkdir, rm } from 'node:fs/promises';
+import { runScript, type ScriptResult, type ScriptRun } from './process.ts';
 
 export interface ScriptRunSpec {
   script: string;
   cwd: string;
+  /** cwd (always made when missing) is the action's own scratch directory, removed after. */
+  scratch: boolean;
   env: Record<string, string>;
   timeoutMs: number;
   killGraceMs: number;
@@ -31,11 +34,9 @@ if (process.send) {
     }
     const abort = new AbortController();
     running.set(msg.id, abort);
-    void runScript({
-      ...msg.run,
-      signal: abort.signal,
-      onLine: (stream, line) => send({ op: 'line', id: msg.id, stream, line } satisfies FromExecutor),
-    }).then((result) => {
+    const onLine = (stream: 'stdout' | 'stderr', line: string) =>
+      send({ op: 'line', id: msg.id, stream, line } satisfies FromExecutor);
+    void run(msg.run, abort.signal, onLine).then((result) => {
       running.delete(msg.id);
       send({ op: 'done', id: msg.id, result } satisfies FromExecutor);
     });
@@ -46,4 +47,24 @@ if (process.send) {
   process.on('disconnect', () => {
     for (const abort of running.values()) abort.abort();
   });
+}
+
+// The directory work runs on libuv's thread pool: starting processes blocks
+// this event loop, and the two then overlap.
+async function run(
+  spec: ScriptRunSpec,
+  signal: AbortSignal,
+  onLine: ScriptRun['onLine'],
+): Promise<ScriptResult> {
+  try {
+    await mkdir(spec.cwd, { recursive: true });
+  } catch (err) {
+    const message = `cannot create the working directory ${spec.cwd}: ${(err as Error).message}`;
+    return { exitCode: null, reason: 'spawn failed', message };
+  }
+  try {
+    return await runScript({ ...spec, signal, onLine });
+  } finally {
+    if (spec.scratch) await rm(spec.cwd, { recursive: true, force: true }).catch(() => {});
+  }
 }

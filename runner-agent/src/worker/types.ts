@@ -7,6 +7,7 @@ export interface ActionRequest {
   kind: 'run' | 'deploy';
   /** Bash script text, already interpolated. */
   script: string;
+  /** The action's variables; the worker lays them over its own environment. */
   env: Record<string, string>;
   timeoutMs: number;
   target: Target | null;

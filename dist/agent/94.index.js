@@ -1,8 +1,8 @@
-export const id = 532;
-export const ids = [532];
+export const id = 94;
+export const ids = [94];
 export const modules = {
 
-/***/ 95532:
+/***/ 74094:
 /***/ ((__unused_webpack_module, __webpack_exports__, __webpack_require__) => {
 
 
@@ -120,6 +120,43 @@ class EventLog {
     }
 }
 
+;// CONCATENATED MODULE: ./runner-agent/src/scheduler/target-releases.ts
+// Wake-ups for actions waiting on a target's mutex. Releases are counted, so a
+// waiter notes the count before it tries the lock and cannot miss a release
+// that happens while its attempt is in flight (the store commits in groups).
+
+class TargetReleases {
+    count = 0;
+    emitter = new external_node_events_.EventEmitter().setMaxListeners(0);
+    /** Releases so far; pass it to `after` once the lock attempt failed. */
+    get seen() {
+        return this.count;
+    }
+    notify() {
+        this.count++;
+        this.emitter.emit('released');
+    }
+    /**
+     * Resolves once there was a release after `seen`, after `pollMs` (another
+     * node's release is not announced here) or when `signal` aborts.
+     */
+    after(seen, pollMs, signal) {
+        if (this.count > seen || signal.aborted)
+            return Promise.resolve();
+        return new Promise((resolve) => {
+            const done = () => {
+                clearTimeout(timer);
+                this.emitter.off('released', done);
+                signal.removeEventListener('abort', done);
+                resolve();
+            };
+            const timer = setTimeout(done, pollMs);
+            this.emitter.on('released', done);
+            signal.addEventListener('abort', done, { once: true });
+        });
+    }
+}
+
 // EXTERNAL MODULE: external "node:crypto"
 var external_node_crypto_ = __webpack_require__(77598);
 ;// CONCATENATED MODULE: ./runner-agent/src/ids.ts
@@ -167,6 +204,7 @@ class TaskRunner {
     task;
     deployment;
     plan;
+    tenant;
     mask;
     abort = new AbortController();
     deploymentId;
@@ -176,6 +214,7 @@ class TaskRunner {
         this.task = task;
         this.deployment = deployment;
         this.plan = deployment.plan;
+        this.tenant = this.plan.tenants?.find((t) => t.name === task.tenant);
         this.deploymentId = deployment.id;
         this.mask = makeMask(secretValuesOf(deployment));
     }
@@ -313,23 +352,25 @@ class TaskRunner {
             return false;
         }
         try {
-            if (!this.actionStarted) {
-                // From here on a crash of this node interrupts the task instead of requeueing it.
-                await store.markActionStarted(this.task.id, this.deps.lease);
-                this.actionStarted = true;
-            }
+            // From the first action on, a crash of this node interrupts the task
+            // instead of requeueing it. (Both writes share one group commit.)
+            const fenced = this.actionStarted ? null : store.markActionStarted(this.task.id, this.deps.lease);
+            this.actionStarted = true;
             let result = { ok: false, cancelled: false, exitCode: null, message: '' };
             const firstStart = Date.now();
             for (let attempt = 1; attempt <= step.retries + 1; attempt++) {
                 a.row.state = 'running';
                 const startedAt = Date.now();
-                await store.updateAction(a.row.id, {
-                    state: 'running',
-                    attempt,
-                    startedAt,
-                    worker: this.deps.worker.name,
-                    waitingOn: null,
-                });
+                await Promise.all([
+                    fenced,
+                    store.updateAction(a.row.id, {
+                        state: 'running',
+                        attempt,
+                        startedAt,
+                        worker: this.deps.worker.name,
+                        waitingOn: null,
+                    }),
+                ]);
                 this.event('action.started', {
                     actionId: a.row.id,
                     step: step.name,
@@ -387,7 +428,7 @@ class TaskRunner {
             if (mutex) {
                 this.deps.heldTargets.delete(target.name);
                 await store.unlockTarget(target.name, a.row.id);
-                this.deps.notifyTargetReleased();
+                this.deps.targetReleases.notify();
             }
         }
     }
@@ -395,6 +436,7 @@ class TaskRunner {
     async lockTarget(target, a) {
         let said = null;
         while (!this.abort.signal.aborted) {
+            const seen = this.deps.targetReleases.seen;
             const lock = await this.deps.store.lockTarget(target.name, this.task.id, a.row.id);
             if (lock.ok) {
                 this.deps.heldTargets.add(target.name);
@@ -407,7 +449,7 @@ class TaskRunner {
                 said = reason;
                 await this.setWaiting(a, reason);
             }
-            await Promise.race([this.deps.targetReleased(), sleep(1000, this.abort.signal)]);
+            await this.deps.targetReleases.after(seen, 1000, this.abort.signal);
         }
         return false;
     }
@@ -416,7 +458,7 @@ class TaskRunner {
         return (0,external_node_path_.join)(target.root, this.task.tenant ?? '_', this.deployment.project);
     }
     scope(step, target) {
-        const tenant = this.plan.tenants?.find((t) => t.name === this.task.tenant);
+        const tenant = this.tenant;
         const scope = {
             project: this.deployment.project,
             environment: this.deployment.environment,
@@ -430,9 +472,8 @@ class TaskRunner {
         return scope;
     }
     env(step, target, attempt) {
-        const tenant = this.plan.tenants?.find((t) => t.name === this.task.tenant);
+        const tenant = this.tenant;
         const env = {
-            ...process.env,
             ...this.plan.variables,
             ...tenant?.variables,
             ...step.variables,
@@ -486,7 +527,7 @@ function runScript(run) {
         // The same shell options as GitHub's `shell: bash`: fail on the first error, in pipes too.
         const child = spawn('bash', ['--noprofile', '--norc', '-eo', 'pipefail', '-c', run.script], {
             cwd: run.cwd,
-            env: run.env,
+            env: { ...process.env, ...run.env },
             detached: true,
             stdio: ['ignore', 'pipe', 'pipe'],
         });
@@ -640,6 +681,7 @@ function nodeCapReason(nodes) {
 
 
 
+
 class ApiError extends Error {
     status;
     code;
@@ -670,7 +712,7 @@ class Coordinator {
     dispatchAgain = false;
     heartbeatTimer = null;
     waitingTimer = null;
-    targetSignal = new external_node_events_.EventEmitter();
+    targetReleases = new TargetReleases();
     heldTargets = new Set();
     constructor(opts) {
         this.opts = opts;
@@ -678,7 +720,6 @@ class Coordinator {
         this.node = opts.node;
         this.cap = opts.taskCap;
         this.events = new EventLog(opts.store, (err) => opts.log.error({ err }, 'could not write events'));
-        this.targetSignal.setMaxListeners(0);
     }
     get worker() {
         return this.opts.worker;
@@ -876,8 +917,7 @@ class Coordinator {
             worker: this.opts.worker,
             lease: this.lease,
             retryBackoffMs: this.opts.retryBackoffMs,
-            targetReleased: () => new Promise((r) => this.targetSignal.once('released', r)),
-            notifyTargetReleased: () => this.targetSignal.emit('released'),
+            targetReleases: this.targetReleases,
             heldTargets: this.heldTargets,
             onActionStart: (id) => this.signals.emit('actionStarted', id),
             onActionEnd: (state, seconds) => this.signals.emit('actionEnded', { state, seconds }),
@@ -1297,8 +1337,23 @@ async function sendEvents(req, reply, opts) {
             pumping = false;
         }
     };
+    // A client that resumes after deployment.finished (its Last-Event-ID is the
+    // last event) gets nothing more: once the deployment has ended and a whole
+    // poll brought nothing, the stream ends. (One poll of grace: the finishing
+    // node sets the state just before it writes deployment.finished.)
+    let quietSinceDone = false;
+    const poll = setInterval(async () => {
+        const before = last;
+        await pump();
+        if (closed || last !== before)
+            return;
+        const d = await opts.store.getDeployment(opts.deploymentId).catch(() => null);
+        const done = !d || !['queued', 'running'].includes(d.state);
+        if (done && quietSinceDone)
+            close();
+        quietSinceDone = done;
+    }, POLL_MS);
     const unsubscribe = opts.events.subscribe(opts.deploymentId, () => void pump());
-    const poll = setInterval(() => void pump(), POLL_MS);
     const keepalive = setInterval(() => res.write(': keepalive\n\n'), KEEPALIVE_MS);
     function close() {
         if (closed)
@@ -1744,6 +1799,7 @@ class SqliteStore {
     db;
     unlock;
     stmts = new Map();
+    queued = [];
     constructor(dataDir) {
         (0,external_node_fs_.mkdirSync)(dataDir, { recursive: true });
         this.unlock = lockDataDir(dataDir);
@@ -1776,6 +1832,10 @@ class SqliteStore {
         });
     }
     q(sql) {
+        // Read your writes: a statement outside the group commit first commits
+        // the writes queued before it.
+        if (this.queued.length > 0 && !this.db.isTransaction)
+            this.commitQueued();
         let s = this.stmts.get(sql);
         if (!s) {
             s = this.db.prepare(sql);
@@ -1793,6 +1853,8 @@ class SqliteStore {
         return Number(this.q(sql).run(...params).changes);
     }
     tx(fn) {
+        if (this.queued.length > 0)
+            this.commitQueued();
         this.db.exec('BEGIN IMMEDIATE');
         try {
             const r = fn();
@@ -1804,7 +1866,56 @@ class SqliteStore {
             throw err;
         }
     }
+    /**
+     * Group commit: the writes made while the event loop is busy with one turn
+     * share a transaction, so fifty running tasks cost one WAL append instead of
+     * fifty. Each write still resolves only after its transaction committed, in
+     * the order the writes were made; one that throws is rolled back alone; any
+     * other statement commits the queue first, so reads see every earlier write.
+     */
+    write(fn) {
+        return new Promise((resolve, reject) => {
+            if (this.queued.length === 0)
+                setImmediate(() => this.commitQueued());
+            this.queued.push({ fn, resolve: resolve, reject });
+        });
+    }
+    commitQueued() {
+        const batch = this.queued;
+        this.queued = [];
+        if (batch.length === 0)
+            return;
+        const outcomes = [];
+        try {
+            this.tx(() => {
+                for (const w of batch) {
+                    this.q('SAVEPOINT write').run();
+                    try {
+                        outcomes.push({ ok: true, value: w.fn() });
+                    }
+                    catch (err) {
+                        this.q('ROLLBACK TO write').run();
+                        outcomes.push({ ok: false, err });
+                    }
+                    this.q('RELEASE write').run();
+                }
+            });
+        }
+        catch (err) {
+            for (const w of batch)
+                w.reject(err);
+            return;
+        }
+        batch.forEach((w, i) => {
+            const o = outcomes[i];
+            if (o.ok)
+                w.resolve(o.value);
+            else
+                w.reject(o.err);
+        });
+    }
     async close() {
+        this.commitQueued();
         this.stmts.clear();
         this.db.close();
         this.unlock();
@@ -1826,9 +1937,11 @@ class SqliteStore {
         return r ? toNode(r) : null;
     }
     async heartbeat(lease) {
-        const n = this.run('UPDATE nodes SET heartbeat_at = ? WHERE name = ? AND epoch = ?', Date.now(), lease.node, lease.epoch);
-        if (n === 0)
-            throw new StaleLeaseError(`heartbeat of node ${lease.node}`);
+        await this.write(() => {
+            const n = this.run('UPDATE nodes SET heartbeat_at = ? WHERE name = ? AND epoch = ?', Date.now(), lease.node, lease.epoch);
+            if (n === 0)
+                throw new StaleLeaseError(`heartbeat of node ${lease.node}`);
+        });
     }
     async setTaskCap(name, cap) {
         // Cap 0 is a drain: like drainNode, remember the cap to resume to. A cap
@@ -1908,7 +2021,7 @@ class SqliteStore {
     async claimTasks(lease, limit) {
         if (limit <= 0)
             return [];
-        return this.tx(() => {
+        return this.write(() => {
             if (!this.get('SELECT 1 AS ok FROM nodes WHERE name = ? AND epoch = ?', lease.node, lease.epoch)) {
                 throw new StaleLeaseError(`claim by node ${lease.node}`);
             }
@@ -1962,26 +2075,26 @@ class SqliteStore {
         });
     }
     async markActionStarted(taskId, lease) {
-        const n = this.run(`UPDATE tasks SET action_started = 1 WHERE id = ? AND state = 'running' AND node = ? AND epoch = ?
+        await this.write(() => {
+            const n = this.run(`UPDATE tasks SET action_started = 1 WHERE id = ? AND state = 'running' AND node = ? AND epoch = ?
          AND EXISTS (SELECT 1 FROM nodes WHERE name = ? AND epoch = ?)`, taskId, lease.node, lease.epoch, 
-        // Fencing: an epoch the node has since re-registered past is stale even
-        // before recoverTasks has moved its tasks.
-        lease.node, lease.epoch);
-        if (n === 0)
-            throw new StaleLeaseError(`task ${taskId}`);
+            // Fencing: an epoch the node has since re-registered past is stale even
+            // before recoverTasks has moved its tasks.
+            lease.node, lease.epoch);
+            if (n === 0)
+                throw new StaleLeaseError(`task ${taskId}`);
+        });
     }
     async finishTask(taskId, lease, state, message) {
-        const n = this.tx(() => {
+        await this.write(() => {
             const changed = this.run(`UPDATE tasks SET state = ?, finished_at = ?, message = ? WHERE id = ? AND state = 'running' AND node = ? AND epoch = ?
            AND EXISTS (SELECT 1 FROM nodes WHERE name = ? AND epoch = ?)`, state, Date.now(), message, taskId, lease.node, lease.epoch, 
             // Fencing, as in markActionStarted.
             lease.node, lease.epoch);
-            if (changed)
-                this.run('DELETE FROM target_locks WHERE task_id = ?', taskId);
-            return changed;
+            if (changed === 0)
+                throw new StaleLeaseError(`task ${taskId}`);
+            this.run('DELETE FROM target_locks WHERE task_id = ?', taskId);
         });
-        if (n === 0)
-            throw new StaleLeaseError(`task ${taskId}`);
     }
     async cancelQueued(deploymentId, message) {
         return this.all(`UPDATE tasks SET state = 'cancelled', finished_at = ?, message = ?
@@ -2036,7 +2149,7 @@ class SqliteStore {
         });
     }
     async insertActions(actions) {
-        this.tx(() => {
+        await this.write(() => {
             for (const a of actions) {
                 this.run(`INSERT INTO actions (id, task_id, step_index, step, target, worker, state, attempt) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, a.id, a.taskId, a.stepIndex, a.step, a.target, a.worker, a.state, a.attempt);
             }
@@ -2063,7 +2176,7 @@ class SqliteStore {
             values.push(v);
         }
         if (sets.length)
-            this.run(`UPDATE actions SET ${sets.join(', ')} WHERE id = ?`, ...values, id);
+            await this.write(() => this.run(`UPDATE actions SET ${sets.join(', ')} WHERE id = ?`, ...values, id));
     }
     async actionsOf(taskIds) {
         if (taskIds.length === 0)
@@ -2071,23 +2184,23 @@ class SqliteStore {
         return this.all(`SELECT * FROM actions WHERE task_id IN (SELECT value FROM json_each(?)) ORDER BY task_id, step_index, target`, JSON.stringify(taskIds)).map(toAction);
     }
     async lockTarget(target, taskId, actionId) {
-        const n = this.run('INSERT INTO target_locks (target, task_id, action_id, since) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING', target, taskId, actionId, Date.now());
-        if (n > 0)
-            return { ok: true };
-        const holder = this.get('SELECT task_id FROM target_locks WHERE target = ?', target);
-        // Released between the insert and the read: try once more.
-        if (!holder)
-            return this.lockTarget(target, taskId, actionId);
-        return { ok: false, holder: String(holder.task_id) };
+        return this.write(() => {
+            const n = this.run('INSERT INTO target_locks (target, task_id, action_id, since) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING', target, taskId, actionId, Date.now());
+            if (n > 0)
+                return { ok: true };
+            // Inside one transaction the row that refused the insert is still there.
+            const holder = this.get('SELECT task_id FROM target_locks WHERE target = ?', target);
+            return { ok: false, holder: String(holder.task_id) };
+        });
     }
     async unlockTarget(target, actionId) {
-        this.run('DELETE FROM target_locks WHERE target = ? AND action_id = ?', target, actionId);
+        await this.write(() => this.run('DELETE FROM target_locks WHERE target = ? AND action_id = ?', target, actionId));
     }
     async appendEvents(events) {
         if (events.length === 0)
             return;
         const now = Date.now();
-        this.tx(() => {
+        await this.write(() => {
             for (const e of events) {
                 this.run('INSERT INTO events (deployment_id, task_id, type, data, at) VALUES (?, ?, ?, ?, ?)', e.deploymentId, e.taskId, e.type, JSON.stringify(e.data), e.at ?? now);
             }
@@ -2101,8 +2214,8 @@ class SqliteStore {
     }
 }
 
-// EXTERNAL MODULE: external "node:fs/promises"
-var promises_ = __webpack_require__(51455);
+// EXTERNAL MODULE: external "node:os"
+var external_node_os_ = __webpack_require__(48161);
 // EXTERNAL MODULE: external "node:url"
 var external_node_url_ = __webpack_require__(73136);
 ;// CONCATENATED MODULE: ./runner-agent/src/worker/executor.ts
@@ -2124,6 +2237,10 @@ class Executor {
     child = null;
     pending = new Map();
     idleTimer = null;
+    /** Scripts running in this executor now. */
+    get load() {
+        return this.pending.size;
+    }
     ensure() {
         if (this.idleTimer)
             clearTimeout(this.idleTimer);
@@ -2202,7 +2319,9 @@ class LocalWorker {
     targets;
     runningActions = 0;
     opts;
-    executor = new Executor();
+    // Starting a process blocks the starter's event loop for the fork and exec;
+    // one executor per core lets those overlap.
+    executors = Array.from({ length: Math.max(1, (0,external_node_os_.availableParallelism)()) }, () => new Executor());
     constructor(opts) {
         this.opts = opts;
         this.name = opts.name;
@@ -2218,13 +2337,13 @@ class LocalWorker {
                 message: 'deploy steps need package acquisition, which this agent does not have yet',
             };
         }
-        const cwd = request.cwd ?? (0,external_node_path_.join)(this.opts.workDir, request.actionId);
-        await (0,promises_.mkdir)(cwd, { recursive: true });
         this.runningActions++;
         try {
-            const r = await this.executor.run(request.actionId, {
+            const executor = this.executors.reduce((a, b) => (b.load < a.load ? b : a));
+            const r = await executor.run(request.actionId, {
                 script: request.script,
-                cwd,
+                cwd: request.cwd ?? (0,external_node_path_.join)(this.opts.workDir, request.actionId),
+                scratch: !request.cwd,
                 env: request.env,
                 timeoutMs: request.timeoutMs,
                 killGraceMs: this.opts.killGraceMs,
@@ -2238,12 +2357,11 @@ class LocalWorker {
         }
         finally {
             this.runningActions--;
-            if (!request.cwd)
-                await (0,promises_.rm)(cwd, { recursive: true, force: true });
         }
     }
     close() {
-        this.executor.close();
+        for (const executor of this.executors)
+            executor.close();
     }
 }
 
