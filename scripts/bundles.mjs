@@ -2,7 +2,7 @@
 export const BUNDLES = [
   { entry: 'src/main.ts', out: 'dist' },
   { entry: 'src/post.ts', out: 'dist/post' },
-  { entry: 'runner-agent/src/cli/main.ts', out: 'dist/agent' },
+  { entry: 'runner-agent/src/cli/bin.ts', out: 'dist/agent' },
   // The executor process the agent forks to start action scripts (worker/executor.ts finds it here).
   { entry: 'runner-agent/src/worker/spawner.ts', out: 'dist/agent/spawner' },
 ];

@@ -1,5 +1,6 @@
 // The `flotilla` CLI as a user runs it: run, validate, and an agent that
 // refuses an unsafe listen address.
+import { execFileSync, spawnSync } from 'node:child_process';
 import { cpSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, expect, it } from 'vitest';
@@ -90,3 +91,28 @@ it('flotilla agent refuses to listen on 0.0.0.0 without auth and says why', asyn
   expect(r.stderr).toContain('refusing to listen on 0.0.0.0:0 without auth');
   expect(r.stderr).toContain('auth.tokens');
 });
+
+// The machine's own Node (Debian's, older than 24) runs the published bin the
+// way a user with an old PATH would.
+const OLD_NODE = '/usr/bin/node';
+const oldNodeMajor = (() => {
+  try {
+    return Number(
+      execFileSync(OLD_NODE, ['-p', 'process.versions.node.split(".")[0]'], { encoding: 'utf8' }),
+    );
+  } catch {
+    return null;
+  }
+})();
+
+it.skipIf(oldNodeMajor === null || oldNodeMajor >= 24)(
+  `the bundled flotilla on Node ${oldNodeMajor} says it needs Node 24 instead of failing to load`,
+  () => {
+    const r = spawnSync(OLD_NODE, [join(REPO, 'dist/agent/index.js'), 'validate', 'examples/rolling.yml'], {
+      encoding: 'utf8',
+    });
+    expect(r.status).toBe(2);
+    expect(r.stderr).toContain('flotilla: needs Node.js 24 or newer; this is Node.js');
+    expect(r.stderr).not.toContain('    at ');
+  },
+);

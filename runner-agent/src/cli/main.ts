@@ -1,4 +1,3 @@
-#!/usr/bin/env node
 // The `flotilla` command line: one line per command here, the work in the modules.
 import { Command, Option } from 'commander';
 import { AgentError } from '../../../src/client/errors.ts';
