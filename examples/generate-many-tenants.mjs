@@ -29,8 +29,8 @@ const plan = `# yaml-language-server: $schema=../plan.schema.json
 # web targets one at a time, and smoke-tests them. The agent's task cap (50, in
 # agents/many-tenants.yml) bounds how many tenants deploy at once.
 #
-# The package is not committed; build one before running, e.g.
-#   mkdir -p examples/packages && tar -czf examples/packages/app.tar.gz -C some/build/dir .
+# The package examples/packages/app.tar.gz is built from examples/app (a page
+# and deploy/pre.sh, post.sh hooks); see the README to rebuild it.
 version: 1
 project: storefront
 environment: production
