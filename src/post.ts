@@ -1,6 +1,7 @@
 // The post step runs only when the workflow run was cancelled (post-if:
-// cancelled()); it cancels the deployment the main step submitted.
+// cancelled()); it cancels the deployment the main step submitted, so queued
+// tasks never start and running actions get SIGTERM.
 import * as core from '@actions/core';
+import { cancelDeployment } from './action/main.ts';
 
-const deploymentId = core.getState('deployment-id');
-if (deploymentId) core.info(`the workflow was cancelled; deployment ${deploymentId} is left to the agent`);
+await cancelDeployment(core.getState('deployment-id'));
