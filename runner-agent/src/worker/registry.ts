@@ -1,0 +1,209 @@
+// Every worker a coordinator can hand actions to: its own (local) and the
+// remote ones that registered over HTTP. Picks the worker of each action
+// (design: a worker step goes to a live worker of its pool, least busy first;
+// a target step goes to the worker hosting the target), counts actions
+// against each worker's cap, and declares silent remote workers lost.
+import type { Target } from '../../../src/plan/index.ts';
+import { TargetReleases } from '../scheduler/target-releases.ts';
+import type { Registration } from './protocol.ts';
+import { RemoteWorker } from './remote.ts';
+import type { Worker } from './types.ts';
+
+export class RegistryError extends Error {
+  readonly status: number;
+  constructor(status: number, message: string) {
+    super(message);
+    this.status = status;
+  }
+}
+
+/** Where an action should run: a worker slot (call done() when the action ends), or why it waits. */
+export type Placement = { worker: Worker; done: () => void } | { waitingOn: string };
+
+export interface WorkerView {
+  name: string;
+  pools: readonly string[];
+  targets: { name: string; roles: string[]; host: string; tenants: string[] | null }[];
+  state: 'online' | 'offline';
+  local: boolean;
+  runningActions: number;
+  maxActions: number | null;
+  lastHeartbeat: string;
+}
+
+export class WorkerRegistry {
+  readonly local: Worker;
+  private readonly localMax: number;
+  private readonly leaseTtlMs: number;
+  private readonly remotes = new Map<string, RemoteWorker>();
+  /** Actions placed on each worker and not finished yet (the cap counts these). */
+  private readonly busy = new Map<string, number>();
+  private epochs = 0;
+  /** Counted like target releases, so a waiter cannot miss a change made while it looked. */
+  private readonly changed = new TargetReleases();
+  private sweeper: NodeJS.Timeout | null = null;
+
+  constructor(opts: { local: Worker; localMaxActions?: number; leaseTtlMs: number }) {
+    this.local = opts.local;
+    this.localMax = opts.localMaxActions ?? Number.POSITIVE_INFINITY;
+    this.leaseTtlMs = opts.leaseTtlMs;
+  }
+
+  /** Checks for silent workers every second, so a lost one is noticed within leaseTtl + 1 s. */
+  start(): void {
+    this.sweeper = setInterval(() => this.sweep(), 1000);
+    this.sweeper.unref();
+  }
+
+  stop(): void {
+    if (this.sweeper) clearInterval(this.sweeper);
+    for (const w of this.remotes.values()) w.lose();
+  }
+
+  sweep(now = Date.now()): void {
+    for (const w of this.remotes.values()) {
+      if (w.online && !w.polling && now - w.lastSeen > this.leaseTtlMs) {
+        w.lose();
+        this.notify();
+      }
+    }
+  }
+
+  /** Targets every known worker hosts, online or not (an offline worker's actions wait for it). */
+  targets(): Target[] {
+    const all = [...this.local.targets];
+    for (const w of this.remotes.values()) all.push(...w.targets);
+    return all;
+  }
+
+  remote(name: string): RemoteWorker {
+    const w = this.remotes.get(name);
+    if (!w) throw new RegistryError(404, `worker ${name} is not registered here; register again`);
+    return w;
+  }
+
+  register(reg: Registration): RemoteWorker {
+    if (reg.name === this.local.name)
+      throw new RegistryError(409, `worker name ${reg.name} is this coordinator's own worker`);
+    const mine = new Set(reg.targets.map((t) => t.name));
+    if (mine.size !== reg.targets.length)
+      throw new RegistryError(400, `worker ${reg.name} lists a target name twice`);
+    for (const w of [this.local, ...this.remotes.values()]) {
+      if (w.name === reg.name) continue;
+      const clash = w.targets.find((t) => mine.has(t.name));
+      if (clash) throw new RegistryError(409, `target ${clash.name} is already hosted by worker ${w.name}`);
+    }
+    const epoch = ++this.epochs;
+    const old = this.remotes.get(reg.name);
+    // A restarted worker re-registers with the same name: its old life's
+    // actions are lost, and its new description replaces the old one.
+    old?.lose();
+    const w = new RemoteWorker(reg, epoch, () => this.notify());
+    this.remotes.set(reg.name, w);
+    this.notify();
+    return w;
+  }
+
+  private isOnline(w: Worker): boolean {
+    return w === this.local || (w as RemoteWorker).online;
+  }
+
+  private capOf(w: Worker): number {
+    return w === this.local ? this.localMax : (w as RemoteWorker).maxActions;
+  }
+
+  private take(w: Worker): Placement {
+    this.busy.set(w.name, (this.busy.get(w.name) ?? 0) + 1);
+    let released = false;
+    return {
+      worker: w,
+      done: () => {
+        if (released) return;
+        released = true;
+        this.busy.set(w.name, (this.busy.get(w.name) ?? 1) - 1);
+        this.notify();
+      },
+    };
+  }
+
+  hostOf(target: string): Worker | undefined {
+    if (this.local.targets.some((t) => t.name === target)) return this.local;
+    for (const w of this.remotes.values()) if (w.targets.some((t) => t.name === target)) return w;
+    return undefined;
+  }
+
+  /** The workers hosting these targets that are online now. */
+  hostsOf(targets: readonly string[]): Worker[] {
+    const hosts = new Set<Worker>();
+    for (const t of targets) {
+      const w = this.hostOf(t);
+      if (w && this.isOnline(w)) hosts.add(w);
+    }
+    return [...hosts];
+  }
+
+  /** A worker for an action now, or why there is none. */
+  place(where: { target: string } | { pool: string }): Placement {
+    if ('target' in where) {
+      const w = this.hostOf(where.target);
+      if (!w) return { waitingOn: `target ${where.target}: no worker hosts it any more` };
+      if (!this.isOnline(w)) return { waitingOn: `target ${where.target}: worker ${w.name} is offline` };
+      const cap = this.capOf(w);
+      const n = this.busy.get(w.name) ?? 0;
+      if (n >= cap) return { waitingOn: `worker ${w.name} runs ${n} of ${cap} actions (worker.maxActions)` };
+      return this.take(w);
+    }
+    const members = [this.local, ...this.remotes.values()].filter((w) => w.pools.includes(where.pool));
+    const live = members.filter((w) => this.isOnline(w));
+    if (live.length === 0) {
+      return {
+        waitingOn: members.length
+          ? `pool ${where.pool}: its workers (${members.map((w) => w.name).join(', ')}) are offline`
+          : `pool ${where.pool}: no worker belongs to it`,
+      };
+    }
+    const free = live.filter((w) => (this.busy.get(w.name) ?? 0) < this.capOf(w));
+    if (free.length === 0)
+      return { waitingOn: `pool ${where.pool}: all ${live.length} online workers run their maxActions` };
+    const least = free.reduce((a, b) =>
+      (this.busy.get(b.name) ?? 0) < (this.busy.get(a.name) ?? 0) ? b : a,
+    );
+    return this.take(least);
+  }
+
+  /** Changes so far; pass it to `changes` once place() answered with a reason to wait. */
+  get seen(): number {
+    return this.changed.seen;
+  }
+
+  /** Resolves after a change since `seen` (a worker came, went or finished an action), or after `ms`. */
+  changes(seen: number, ms: number, signal: AbortSignal): Promise<void> {
+    return this.changed.after(seen, ms, signal);
+  }
+
+  private notify(): void {
+    this.changed.notify();
+  }
+
+  list(): WorkerView[] {
+    const view = (w: Worker, lastSeen: number): WorkerView => ({
+      name: w.name,
+      pools: w.pools,
+      targets: w.targets.map((t) => ({
+        name: t.name,
+        roles: t.roles,
+        host: t.host,
+        tenants: t.tenants ?? null,
+      })),
+      state: this.isOnline(w) ? 'online' : 'offline',
+      local: w === this.local,
+      runningActions: w.runningActions,
+      maxActions: Number.isFinite(this.capOf(w)) ? this.capOf(w) : null,
+      lastHeartbeat: new Date(lastSeen).toISOString(),
+    });
+    return [
+      view(this.local, Date.now()),
+      ...[...this.remotes.values()].map((w) => view(w, w.polling ? Date.now() : w.lastSeen)),
+    ];
+  }
+}
