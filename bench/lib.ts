@@ -13,7 +13,11 @@ export interface BenchTarget {
   tenants?: string[];
 }
 
-export async function benchAgent(opts: { taskCap: number; targets: BenchTarget[] }) {
+export async function benchAgent(opts: {
+  taskCap: number;
+  targets: BenchTarget[];
+  packages?: { allowedHosts: string[] };
+}) {
   const dir = mkdtempSync(join(tmpdir(), 'flotilla-bench-'));
   const config = join(dir, 'agent.yml');
   writeFileSync(
@@ -23,6 +27,7 @@ export async function benchAgent(opts: { taskCap: number; targets: BenchTarget[]
       listen: '127.0.0.1:0',
       taskCap: opts.taskCap,
       worker: { targets: opts.targets.map((t) => ({ ...t, root: join(dir, 'targets', t.name) })) },
+      ...(opts.packages ? { packages: opts.packages } : {}),
     }),
   );
   const agent = await startAgent(await resolveAgentSettings({ config }));

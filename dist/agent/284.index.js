@@ -2,7 +2,7 @@ export const id = 284;
 export const ids = [284];
 export const modules = {
 
-/***/ 46805:
+/***/ 51699:
 /***/ ((__unused_webpack_module, __webpack_exports__, __webpack_require__) => {
 
 
@@ -12,10 +12,80 @@ __webpack_require__.d(__webpack_exports__, {
   s: () => (/* binding */ submitPlanFile)
 });
 
-// EXTERNAL MODULE: external "node:fs/promises"
-var promises_ = __webpack_require__(51455);
+// EXTERNAL MODULE: external "node:crypto"
+var external_node_crypto_ = __webpack_require__(77598);
+// EXTERNAL MODULE: external "node:fs"
+var external_node_fs_ = __webpack_require__(73024);
 // EXTERNAL MODULE: external "node:path"
 var external_node_path_ = __webpack_require__(76760);
+// EXTERNAL MODULE: external "node:stream/promises"
+var promises_ = __webpack_require__(46466);
+;// CONCATENATED MODULE: ./src/client/packages.ts
+// Upload packages, on the client's side: each `upload:` file of a prepared
+// plan is hashed (streaming), checked against the plan's sha256 when it
+// gives one, and sent to the agent unless the agent has it already. The
+// submission then carries the sha256, which is how the agent finds the file.
+
+
+
+
+async function sha256File(file) {
+    const hash = (0,external_node_crypto_.createHash)('sha256');
+    await (0,promises_.pipeline)((0,external_node_fs_.createReadStream)(file, { highWaterMark: 1 << 20 }), hash);
+    return hash.digest('hex');
+}
+/**
+ * Hashes every upload package of a plan body and sets its sha256 there.
+ * Paths are relative to `cwd` (the workspace, where the commands run).
+ */
+async function hashUploads(body, cwd) {
+    const packages = (body.packages ?? {});
+    const uploads = [];
+    const issues = [];
+    for (const [name, p] of Object.entries(packages)) {
+        if (typeof p.upload !== 'string')
+            continue;
+        const file = (0,external_node_path_.resolve)(cwd, p.upload);
+        const path = `/packages/${name}/upload`;
+        let sha256;
+        try {
+            sha256 = await sha256File(file);
+        }
+        catch (err) {
+            const code = err.code;
+            issues.push({
+                path,
+                message: `package file ${file} cannot be read: ${code === 'ENOENT' ? 'it does not exist' : err.message}`,
+            });
+            continue;
+        }
+        if (p.sha256 && p.sha256 !== sha256) {
+            issues.push({
+                path: `/packages/${name}/sha256`,
+                message: `${file} hashes to ${sha256}, not ${p.sha256}`,
+            });
+            continue;
+        }
+        p.sha256 = sha256;
+        uploads.push({ name, file, sha256 });
+    }
+    return { uploads, issues };
+}
+/** Sends the packages the agent lacks; `say` reports each one. */
+async function uploadMissing(client, uploads, say) {
+    for (const u of uploads) {
+        if (await client.hasPackage(u.sha256)) {
+            say(`package ${u.name}: the agent has it already (sha256 ${u.sha256.slice(0, 12)}…)`);
+            continue;
+        }
+        const t0 = performance.now();
+        const r = await client.uploadPackage(u.sha256, u.file);
+        say(`package ${u.name}: uploaded ${r.bytes} bytes in ${((performance.now() - t0) / 1000).toFixed(2)} s`);
+    }
+}
+
+// EXTERNAL MODULE: external "node:fs/promises"
+var external_node_fs_promises_ = __webpack_require__(51455);
 // EXTERNAL MODULE: ./src/plan/index.ts + 9 modules
 var plan = __webpack_require__(91816);
 ;// CONCATENATED MODULE: ./src/client/prepare.ts
@@ -26,8 +96,14 @@ var plan = __webpack_require__(91816);
 
 
 
+
 const MAX_SCRIPT_BYTES = 1024 * 1024;
-async function preparePlan(path) {
+/**
+ * `workspace` is where `upload:` paths start (where the commands run: the
+ * repository root in a workflow); each upload file is hashed and its sha256
+ * set in the body, ready for `uploadMissing`.
+ */
+async function preparePlan(path, workspace) {
     const source = await (0,plan/* readDocumentFile */.K7)(path);
     if (!source.ok)
         return source;
@@ -44,11 +120,11 @@ async function preparePlan(path) {
             continue;
         const file = (0,external_node_path_.resolve)((0,external_node_path_.dirname)(path), script.path);
         try {
-            const info = await (0,promises_.stat)(file);
+            const info = await (0,external_node_fs_promises_.stat)(file);
             if (info.size > MAX_SCRIPT_BYTES)
                 throw new Error(`it is larger than 1 MiB`);
             // A leading comment keeps the origin visible in logs and makes the text inline for the agent.
-            step.run = `# ${script.path}\n${await (0,promises_.readFile)(file, 'utf8')}`;
+            step.run = `# ${script.path}\n${await (0,external_node_fs_promises_.readFile)(file, 'utf8')}`;
         }
         catch (err) {
             const why = err.code === 'ENOENT' ? 'it does not exist' : err.message;
@@ -59,7 +135,11 @@ async function preparePlan(path) {
             });
         }
     }
-    return issues.length ? { ok: false, issues } : { ok: true, plan: checked.plan, body };
+    const hashed = await hashUploads(body, workspace);
+    issues.push(...hashed.issues);
+    return issues.length
+        ? { ok: false, issues }
+        : { ok: true, plan: checked.plan, body, uploads: hashed.uploads };
 }
 
 // EXTERNAL MODULE: ./src/client/progress.ts
@@ -68,14 +148,16 @@ var client_progress = __webpack_require__(67548);
 
 
 
+
 /** Returns the deployment id, or null after printing why the plan was refused. */
 async function submitPlanFile(client, file, flags, out) {
-    const prepared = await preparePlan(file);
+    const prepared = await preparePlan(file, process.cwd());
     if (!prepared.ok) {
         for (const issue of prepared.issues)
             out.line((0,plan/* formatIssue */.Hd)(file, issue));
         return null;
     }
+    await uploadMissing(client, prepared.uploads, out.line);
     const r = await client.submit({
         plan: prepared.body,
         release: flags.release,
@@ -137,9 +219,9 @@ __webpack_require__.r(__webpack_exports__);
 /* harmony import */ var pino__WEBPACK_IMPORTED_MODULE_3__ = __webpack_require__(65005);
 /* harmony import */ var pino__WEBPACK_IMPORTED_MODULE_3___default = /*#__PURE__*/__webpack_require__.n(pino__WEBPACK_IMPORTED_MODULE_3__);
 /* harmony import */ var _src_client_client_js__WEBPACK_IMPORTED_MODULE_4__ = __webpack_require__(74064);
-/* harmony import */ var _agent_js__WEBPACK_IMPORTED_MODULE_5__ = __webpack_require__(74094);
+/* harmony import */ var _agent_js__WEBPACK_IMPORTED_MODULE_5__ = __webpack_require__(80077);
 /* harmony import */ var _config_settings_js__WEBPACK_IMPORTED_MODULE_6__ = __webpack_require__(18950);
-/* harmony import */ var _follow_js__WEBPACK_IMPORTED_MODULE_7__ = __webpack_require__(46805);
+/* harmony import */ var _follow_js__WEBPACK_IMPORTED_MODULE_7__ = __webpack_require__(51699);
 // `flotilla run`: a one-shot embedded agent that runs one plan with live
 // progress and exits 0 on success, 1 on failure.
 
@@ -187,10 +269,16 @@ async function runCommand(file, flags, out) {
 /* harmony export */ __webpack_require__.d(__webpack_exports__, {
 /* harmony export */   R: () => (/* binding */ AgentClient)
 /* harmony export */ });
-/* harmony import */ var undici__WEBPACK_IMPORTED_MODULE_0__ = __webpack_require__(24371);
-/* harmony import */ var _errors_js__WEBPACK_IMPORTED_MODULE_1__ = __webpack_require__(66468);
+/* harmony import */ var node_fs__WEBPACK_IMPORTED_MODULE_0__ = __webpack_require__(73024);
+/* harmony import */ var node_fs__WEBPACK_IMPORTED_MODULE_0___default = /*#__PURE__*/__webpack_require__.n(node_fs__WEBPACK_IMPORTED_MODULE_0__);
+/* harmony import */ var node_fs_promises__WEBPACK_IMPORTED_MODULE_1__ = __webpack_require__(51455);
+/* harmony import */ var node_fs_promises__WEBPACK_IMPORTED_MODULE_1___default = /*#__PURE__*/__webpack_require__.n(node_fs_promises__WEBPACK_IMPORTED_MODULE_1__);
+/* harmony import */ var undici__WEBPACK_IMPORTED_MODULE_2__ = __webpack_require__(24371);
+/* harmony import */ var _errors_js__WEBPACK_IMPORTED_MODULE_3__ = __webpack_require__(66468);
 // The agent's HTTP client, used by the action and the CLI alike (undici).
 // Errors carry the agent's own message and issues, so callers print them as is.
+
+
 
 
 class AgentClient {
@@ -200,19 +288,22 @@ class AgentClient {
         this.baseUrl = baseUrl.replace(/\/+$/, '');
         this.opts = opts;
     }
-    headers(extra = {}) {
+    async headers(extra = {}) {
+        const t = this.opts.token;
+        const token = typeof t === 'function' ? await t() : t;
         return {
             accept: 'application/json',
-            ...(this.opts.token ? { authorization: `Bearer ${this.opts.token}` } : {}),
+            ...(token ? { authorization: `Bearer ${token}` } : {}),
             ...extra,
         };
     }
     async call(method, path, body) {
         let res;
+        const headers = await this.headers(body === undefined ? {} : { 'content-type': 'application/json' });
         try {
-            res = await (0,undici__WEBPACK_IMPORTED_MODULE_0__/* .request */ .Em)(`${this.baseUrl}${path}`, {
+            res = await (0,undici__WEBPACK_IMPORTED_MODULE_2__/* .request */ .Em)(`${this.baseUrl}${path}`, {
                 method,
-                headers: this.headers(body === undefined ? {} : { 'content-type': 'application/json' }),
+                headers,
                 body: body === undefined ? undefined : JSON.stringify(body),
                 headersTimeout: this.opts.timeoutMs ?? 60_000,
                 bodyTimeout: this.opts.timeoutMs ?? 60_000,
@@ -220,7 +311,7 @@ class AgentClient {
         }
         catch (err) {
             const cause = err.cause?.code ?? err.code;
-            throw new _errors_js__WEBPACK_IMPORTED_MODULE_1__/* .AgentError */ .Y(0, 'unreachable', `cannot reach the Flotilla agent at ${this.baseUrl}${cause ? ` (${cause})` : ''}: ${err.message}. ` +
+            throw new _errors_js__WEBPACK_IMPORTED_MODULE_3__/* .AgentError */ .Y(0, 'unreachable', `cannot reach the Flotilla agent at ${this.baseUrl}${cause ? ` (${cause})` : ''}: ${err.message}. ` +
                 'Is the agent running, and is agent-url right?');
         }
         const text = await res.body.text();
@@ -233,7 +324,7 @@ class AgentClient {
         }
         if (res.statusCode >= 400) {
             const e = parsed?.error;
-            throw new _errors_js__WEBPACK_IMPORTED_MODULE_1__/* .AgentError */ .Y(res.statusCode, e?.code ?? 'http_error', e?.message ?? `the agent answered ${res.statusCode}: ${String(text).slice(0, 200)}`, e?.issues ?? []);
+            throw new _errors_js__WEBPACK_IMPORTED_MODULE_3__/* .AgentError */ .Y(res.statusCode, e?.code ?? 'http_error', e?.message ?? `the agent answered ${res.statusCode}: ${String(text).slice(0, 200)}`, e?.issues ?? []);
         }
         return { status: res.statusCode, body: parsed };
     }
@@ -265,9 +356,40 @@ class AgentClient {
     async resume(node) {
         return (await this.call('POST', `/v1/nodes/${encodeURIComponent(node)}/resume`, {})).body;
     }
+    /** Whether the agent has the package with this sha256 (HEAD /v1/packages/:sha256). */
+    async hasPackage(sha256) {
+        const res = await this.send('HEAD', `/v1/packages/${sha256}`);
+        await res.body.dump();
+        if (res.statusCode === 200 || res.statusCode === 404)
+            return res.statusCode === 200;
+        throw new _errors_js__WEBPACK_IMPORTED_MODULE_3__/* .AgentError */ .Y(res.statusCode, 'http_error', `the agent answered ${res.statusCode} to HEAD /v1/packages`);
+    }
+    /** Streams a package file to the agent, which keeps it only if it hashes to `sha256`. */
+    async uploadPackage(sha256, file) {
+        const { size } = await (0,node_fs_promises__WEBPACK_IMPORTED_MODULE_1__.stat)(file);
+        const res = await this.send('POST', `/v1/packages/${sha256}`, {
+            body: (0,node_fs__WEBPACK_IMPORTED_MODULE_0__.createReadStream)(file),
+            headers: { 'content-type': 'application/octet-stream', 'content-length': String(size) },
+        });
+        const text = await res.body.text();
+        if (res.statusCode >= 400) {
+            const e = JSON.parse(text || '{}').error;
+            throw new _errors_js__WEBPACK_IMPORTED_MODULE_3__/* .AgentError */ .Y(res.statusCode, e?.code ?? 'http_error', e?.message ?? `the agent answered ${res.statusCode}`);
+        }
+        return JSON.parse(text);
+    }
+    async send(method, path, opts = {}) {
+        const headers = await this.headers(opts.headers);
+        try {
+            return await (0,undici__WEBPACK_IMPORTED_MODULE_2__/* .request */ .Em)(`${this.baseUrl}${path}`, { method, headers, body: opts.body });
+        }
+        catch (err) {
+            throw new _errors_js__WEBPACK_IMPORTED_MODULE_3__/* .AgentError */ .Y(0, 'unreachable', `cannot reach the Flotilla agent at ${this.baseUrl}: ${err.message}`);
+        }
+    }
     async taskLog(taskId) {
-        const res = await (0,undici__WEBPACK_IMPORTED_MODULE_0__/* .request */ .Em)(`${this.baseUrl}/v1/tasks/${encodeURIComponent(taskId)}/log`, {
-            headers: this.headers(),
+        const res = await (0,undici__WEBPACK_IMPORTED_MODULE_2__/* .request */ .Em)(`${this.baseUrl}/v1/tasks/${encodeURIComponent(taskId)}/log`, {
+            headers: await this.headers(),
         });
         return res.body.text();
     }
@@ -280,8 +402,8 @@ class AgentClient {
         let failures = 0;
         while (!signal?.aborted) {
             try {
-                const res = await (0,undici__WEBPACK_IMPORTED_MODULE_0__/* .request */ .Em)(`${this.baseUrl}/v1/deployments/${encodeURIComponent(id)}/events`, {
-                    headers: this.headers({
+                const res = await (0,undici__WEBPACK_IMPORTED_MODULE_2__/* .request */ .Em)(`${this.baseUrl}/v1/deployments/${encodeURIComponent(id)}/events`, {
+                    headers: await this.headers({
                         accept: 'text/event-stream',
                         ...(last ? { 'last-event-id': String(last) } : {}),
                     }),
@@ -291,7 +413,7 @@ class AgentClient {
                 if (res.statusCode >= 400) {
                     const text = await res.body.text();
                     const e = JSON.parse(text || '{}').error;
-                    throw new _errors_js__WEBPACK_IMPORTED_MODULE_1__/* .AgentError */ .Y(res.statusCode, e?.code ?? 'http_error', e?.message ?? text);
+                    throw new _errors_js__WEBPACK_IMPORTED_MODULE_3__/* .AgentError */ .Y(res.statusCode, e?.code ?? 'http_error', e?.message ?? text);
                 }
                 let buffer = '';
                 let finished = false;
@@ -323,7 +445,7 @@ class AgentClient {
             catch (err) {
                 if (signal?.aborted)
                     return;
-                if (err instanceof _errors_js__WEBPACK_IMPORTED_MODULE_1__/* .AgentError */ .Y && err.status >= 400 && err.status < 500)
+                if (err instanceof _errors_js__WEBPACK_IMPORTED_MODULE_3__/* .AgentError */ .Y && err.status >= 400 && err.status < 500)
                     throw err;
                 if (++failures > 30)
                     throw err;

@@ -53,7 +53,7 @@ const agentOptions = (c) => c
     .option('--node <name>', 'node name (default: host name)')
     .option('--task-cap <n>', 'tasks this node runs at once (default 5; 0 drains)')
     .option('--lease-ttl <duration>', 'how soon a dead node loses its tasks (default 30s)');
-agentOptions(program.command('agent').description('run a coordinator and its local worker until SIGTERM (which drains)')).action(async (opts) => exit((await Promise.all(/* import() */[__webpack_require__.e(140), __webpack_require__.e(94), __webpack_require__.e(288)]).then(__webpack_require__.bind(__webpack_require__, 50288))).agentCommand(opts)));
+agentOptions(program.command('agent').description('run a coordinator and its local worker until SIGTERM (which drains)')).action(async (opts) => exit((await Promise.all(/* import() */[__webpack_require__.e(5), __webpack_require__.e(140), __webpack_require__.e(338), __webpack_require__.e(77), __webpack_require__.e(288)]).then(__webpack_require__.bind(__webpack_require__, 50288))).agentCommand(opts)));
 agentOptions(program
     .command('run')
     .description('run a plan once on an embedded agent, with live progress; exit 0 on success, 1 on failure')
@@ -61,7 +61,22 @@ agentOptions(program
     .option('-r, --release <version>', 'release (overrides the plan)')
     .option('-e, --environment <name>', 'environment (overrides the plan)')
     .option('--tenant <name>', 'deploy only this tenant (repeatable)', collect)
-    .action(async (file, opts) => exit((await Promise.all(/* import() */[__webpack_require__.e(140), __webpack_require__.e(752), __webpack_require__.e(94), __webpack_require__.e(284)]).then(__webpack_require__.bind(__webpack_require__, 75284))).runCommand(file, opts, out)));
+    .action(async (file, opts) => exit((await Promise.all(/* import() */[__webpack_require__.e(752), __webpack_require__.e(5), __webpack_require__.e(140), __webpack_require__.e(338), __webpack_require__.e(77), __webpack_require__.e(284)]).then(__webpack_require__.bind(__webpack_require__, 75284))).runCommand(file, opts, out)));
+program
+    .command('worker')
+    .description('run a remote worker: take actions from a coordinator and run them on this machine')
+    .addOption(new commander__WEBPACK_IMPORTED_MODULE_0__/* .Option */ .c$('--coordinator <url>', 'the coordinator agent URL')
+    .env('FLOTILLA_COORDINATOR')
+    .makeOptionMandatory())
+    .addOption(token())
+    .option('--name <name>', 'worker name (default: host name)')
+    .option('--pool <pool>', 'a pool this worker belongs to (repeatable; default: default)', collect)
+    .option('--target <name:roles>', 'a target this worker hosts, e.g. web-1:web,api (repeatable)', collect)
+    .option('--root <dir>', 'flag targets install under <dir>/<target>')
+    .option('-c, --config <file>', 'config file (worker, packages and dataDir of the agent config format)')
+    .option('--data-dir <dir>', 'package cache and work files (default ./.flotilla-worker)')
+    .option('--max-actions <n>', 'actions this worker runs at once (default 10)')
+    .action(async (opts) => exit((await Promise.all(/* import() */[__webpack_require__.e(752), __webpack_require__.e(5), __webpack_require__.e(338), __webpack_require__.e(199)]).then(__webpack_require__.bind(__webpack_require__, 7199))).workerCommand(opts)));
 program
     .command('validate')
     .description('check plans; print every problem with its path and line')
@@ -125,95 +140,32 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 6318:
+/***/ 49211:
 /***/ ((__unused_webpack_module, __webpack_exports__, __webpack_require__) => {
 
-
-// EXPORTS
-__webpack_require__.d(__webpack_exports__, {
-  o: () => (/* binding */ inventoryOf),
-  O: () => (/* binding */ loadAgentConfigFile)
-});
-
-// EXTERNAL MODULE: external "node:path"
-var external_node_path_ = __webpack_require__(76760);
-// EXTERNAL MODULE: ./src/plan/index.ts + 9 modules
-var plan = __webpack_require__(91816);
-// EXTERNAL MODULE: ./node_modules/zod/v4/classic/schemas.js + 17 modules
-var schemas = __webpack_require__(38816);
-;// CONCATENATED MODULE: ./runner-agent/src/config/schema.ts
-// The agent's configuration file (flotilla.yml), as the design describes it.
-
-const schema_name = schemas/* string */.YjP().regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, 'use letters, digits, ".", "_" and "-"');
-const byteSize = schemas/* union */.KCZ([
-    schemas/* number */.aig().int().min(0),
-    schemas/* string */.YjP().regex(/^\d+(\.\d+)?\s*(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)?$/i, 'a size is like 500MB or 20GB'),
-]);
-const targetConfigSchema = schemas/* strictObject */.rej({
-    name: schema_name,
-    roles: schemas/* array */.YOg(schemas/* string */.YjP().min(1)).min(1),
-    host: schemas/* string */.YjP().min(1).optional(),
-    root: schemas/* string */.YjP().min(1).optional(),
-    tenants: schemas/* array */.YOg(schema_name).optional(),
-});
-const agentConfigSchema = schemas/* strictObject */.rej({
-    node: schema_name.optional(),
-    listen: schemas/* string */.YjP().min(1).optional(),
-    dataDir: schemas/* string */.YjP().min(1).optional(),
-    databaseUrl: schemas/* string */.YjP().min(1).optional(),
-    taskCap: schemas/* number */.aig().int().min(0).optional(),
-    leaseTtl: schemas/* union */.KCZ([schemas/* number */.aig().positive(), schemas/* string */.YjP()]).optional(),
-    worker: schemas/* strictObject */.rej({
-        pools: schemas/* array */.YOg(schema_name).optional(),
-        maxActions: schemas/* number */.aig().int().min(1).optional(),
-        targets: schemas/* array */.YOg(targetConfigSchema).optional(),
-    })
-        .optional(),
-    packages: schemas/* strictObject */.rej({
-        cacheDir: schemas/* string */.YjP().min(1).optional(),
-        maxCacheBytes: byteSize.optional(),
-        allowedHosts: schemas/* array */.YOg(schemas/* string */.YjP().min(1)).optional(),
-    })
-        .optional(),
-    auth: schemas/* strictObject */.rej({
-        tokens: schemas/* array */.YOg(schemas/* strictObject */.rej({
-            name: schema_name,
-            sha256: schemas/* string */.YjP().regex(/^[a-f0-9]{64}$/, 'sha256 of the token, 64 lowercase hex characters'),
-            scopes: schemas/* array */.YOg(schemas/* enum */.k5n(['deploy', 'drain', 'read', 'worker'])).min(1),
-        }))
-            .optional(),
-        oidc: schemas/* strictObject */.rej({
-            issuer: schemas/* string */.YjP().url(),
-            audience: schemas/* string */.YjP().min(1),
-            jwksUrl: schemas/* string */.YjP().url().optional(),
-            allow: schemas/* array */.YOg(schemas/* record */.g1P(schemas/* string */.YjP(), schemas/* union */.KCZ([schemas/* string */.YjP(), schemas/* number */.aig()]))).min(1),
-        })
-            .optional(),
-    })
-        .optional(),
-    github: schemas/* strictObject */.rej({
-        apiUrl: schemas/* string */.YjP().url().optional(),
-        app: schemas/* strictObject */.rej({ id: schemas/* number */.aig().int().positive(), privateKeyFile: schemas/* string */.YjP().min(1) }).optional(),
-    })
-        .optional(),
-});
-
-;// CONCATENATED MODULE: ./runner-agent/src/config/load.ts
+/* harmony export */ __webpack_require__.d(__webpack_exports__, {
+/* harmony export */   O: () => (/* binding */ loadAgentConfigFile),
+/* harmony export */   o: () => (/* binding */ inventoryOf)
+/* harmony export */ });
+/* harmony import */ var node_path__WEBPACK_IMPORTED_MODULE_0__ = __webpack_require__(76760);
+/* harmony import */ var node_path__WEBPACK_IMPORTED_MODULE_0___default = /*#__PURE__*/__webpack_require__.n(node_path__WEBPACK_IMPORTED_MODULE_0__);
+/* harmony import */ var _src_plan_index_js__WEBPACK_IMPORTED_MODULE_1__ = __webpack_require__(91816);
+/* harmony import */ var _schema_js__WEBPACK_IMPORTED_MODULE_2__ = __webpack_require__(83004);
 // flotilla.yml in, a checked configuration out, with every problem located.
 
 
 
 async function loadAgentConfigFile(path) {
-    const source = await (0,plan/* readDocumentFile */.K7)(path, 'agent config');
+    const source = await (0,_src_plan_index_js__WEBPACK_IMPORTED_MODULE_1__/* .readDocumentFile */ .K7)(path, 'agent config');
     if (!source.ok)
         return source;
-    const parsed = agentConfigSchema.safeParse(source.value ?? {});
+    const parsed = _schema_js__WEBPACK_IMPORTED_MODULE_2__/* .agentConfigSchema */ .D.safeParse(source.value ?? {});
     if (parsed.success)
         return { ok: true, config: parsed.data };
     return {
         ok: false,
-        issues: (0,plan/* zodIssues */.mZ)(parsed.error, source.value).map((i) => ({
-            path: (0,plan/* toPointer */.rb)(i.path),
+        issues: (0,_src_plan_index_js__WEBPACK_IMPORTED_MODULE_1__/* .zodIssues */ .mZ)(parsed.error, source.value).map((i) => ({
+            path: (0,_src_plan_index_js__WEBPACK_IMPORTED_MODULE_1__/* .toPointer */ .rb)(i.path),
             message: i.message,
             ...source.locate(i.path),
         })),
@@ -221,15 +173,98 @@ async function loadAgentConfigFile(path) {
 }
 /** The targets this agent's own worker hosts; a target's root defaults to <dataDir>/targets/<name>. */
 function inventoryOf(config, baseDir) {
-    const dataDir = (0,external_node_path_.resolve)(baseDir, config.dataDir ?? '.flotilla');
+    const dataDir = (0,node_path__WEBPACK_IMPORTED_MODULE_0__.resolve)(baseDir, config.dataDir ?? '.flotilla');
     return (config.worker?.targets ?? []).map((t) => ({
         name: t.name,
         roles: t.roles,
         host: t.host ?? t.name,
-        root: (0,external_node_path_.resolve)(baseDir, t.root ?? `${dataDir}/targets/${t.name}`),
+        root: (0,node_path__WEBPACK_IMPORTED_MODULE_0__.resolve)(baseDir, t.root ?? `${dataDir}/targets/${t.name}`),
         ...(t.tenants ? { tenants: t.tenants } : {}),
     }));
 }
+
+
+/***/ }),
+
+/***/ 83004:
+/***/ ((__unused_webpack_module, __webpack_exports__, __webpack_require__) => {
+
+/* harmony export */ __webpack_require__.d(__webpack_exports__, {
+/* harmony export */   D: () => (/* binding */ agentConfigSchema),
+/* harmony export */   x: () => (/* binding */ targetConfigSchema)
+/* harmony export */ });
+/* harmony import */ var zod__WEBPACK_IMPORTED_MODULE_0__ = __webpack_require__(38816);
+// The agent's configuration file (flotilla.yml), as the design describes it.
+
+const name = zod__WEBPACK_IMPORTED_MODULE_0__/* .string */ .YjP().regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, 'use letters, digits, ".", "_" and "-"');
+const byteSize = zod__WEBPACK_IMPORTED_MODULE_0__/* .union */ .KCZ([
+    zod__WEBPACK_IMPORTED_MODULE_0__/* .number */ .aig().int().min(0),
+    zod__WEBPACK_IMPORTED_MODULE_0__/* .string */ .YjP().regex(/^\d+(\.\d+)?\s*(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)?$/i, 'a size is like 500MB or 20GB'),
+]);
+const targetConfigSchema = zod__WEBPACK_IMPORTED_MODULE_0__/* .strictObject */ .rej({
+    name,
+    roles: zod__WEBPACK_IMPORTED_MODULE_0__/* .array */ .YOg(zod__WEBPACK_IMPORTED_MODULE_0__/* .string */ .YjP().min(1)).min(1),
+    host: zod__WEBPACK_IMPORTED_MODULE_0__/* .string */ .YjP().min(1).optional(),
+    root: zod__WEBPACK_IMPORTED_MODULE_0__/* .string */ .YjP().min(1).optional(),
+    tenants: zod__WEBPACK_IMPORTED_MODULE_0__/* .array */ .YOg(name).optional(),
+});
+const agentConfigSchema = zod__WEBPACK_IMPORTED_MODULE_0__/* .strictObject */ .rej({
+    node: name.optional(),
+    listen: zod__WEBPACK_IMPORTED_MODULE_0__/* .string */ .YjP().min(1).optional(),
+    dataDir: zod__WEBPACK_IMPORTED_MODULE_0__/* .string */ .YjP().min(1).optional(),
+    databaseUrl: zod__WEBPACK_IMPORTED_MODULE_0__/* .string */ .YjP().min(1).optional(),
+    taskCap: zod__WEBPACK_IMPORTED_MODULE_0__/* .number */ .aig().int().min(0).optional(),
+    leaseTtl: zod__WEBPACK_IMPORTED_MODULE_0__/* .union */ .KCZ([zod__WEBPACK_IMPORTED_MODULE_0__/* .number */ .aig().positive(), zod__WEBPACK_IMPORTED_MODULE_0__/* .string */ .YjP()]).optional(),
+    worker: zod__WEBPACK_IMPORTED_MODULE_0__/* .strictObject */ .rej({
+        pools: zod__WEBPACK_IMPORTED_MODULE_0__/* .array */ .YOg(name).optional(),
+        maxActions: zod__WEBPACK_IMPORTED_MODULE_0__/* .number */ .aig().int().min(1).optional(),
+        targets: zod__WEBPACK_IMPORTED_MODULE_0__/* .array */ .YOg(targetConfigSchema).optional(),
+    })
+        .optional(),
+    packages: zod__WEBPACK_IMPORTED_MODULE_0__/* .strictObject */ .rej({
+        cacheDir: zod__WEBPACK_IMPORTED_MODULE_0__/* .string */ .YjP().min(1).optional(),
+        maxCacheBytes: byteSize.optional(),
+        maxPackageBytes: byteSize.optional(),
+        allowedHosts: zod__WEBPACK_IMPORTED_MODULE_0__/* .array */ .YOg(zod__WEBPACK_IMPORTED_MODULE_0__/* .string */ .YjP().min(1)).optional(),
+    })
+        .optional(),
+    auth: zod__WEBPACK_IMPORTED_MODULE_0__/* .strictObject */ .rej({
+        tokens: zod__WEBPACK_IMPORTED_MODULE_0__/* .array */ .YOg(zod__WEBPACK_IMPORTED_MODULE_0__/* .strictObject */ .rej({
+            name,
+            sha256: zod__WEBPACK_IMPORTED_MODULE_0__/* .string */ .YjP().regex(/^[a-f0-9]{64}$/, 'sha256 of the token, 64 lowercase hex characters'),
+            scopes: zod__WEBPACK_IMPORTED_MODULE_0__/* .array */ .YOg(zod__WEBPACK_IMPORTED_MODULE_0__/* ["enum"] */ .k5n(['deploy', 'drain', 'read', 'worker'])).min(1),
+        }))
+            .optional(),
+        oidc: zod__WEBPACK_IMPORTED_MODULE_0__/* .strictObject */ .rej({
+            issuer: zod__WEBPACK_IMPORTED_MODULE_0__/* .string */ .YjP().url(),
+            audience: zod__WEBPACK_IMPORTED_MODULE_0__/* .string */ .YjP().min(1),
+            jwksUrl: zod__WEBPACK_IMPORTED_MODULE_0__/* .string */ .YjP().url().optional(),
+            // Claims of GitHub's token; repository_id is numeric (it survives renames), the rest exact strings.
+            allow: zod__WEBPACK_IMPORTED_MODULE_0__/* .array */ .YOg(zod__WEBPACK_IMPORTED_MODULE_0__/* .strictObject */ .rej({
+                repository: zod__WEBPACK_IMPORTED_MODULE_0__/* .string */ .YjP()
+                    .regex(/^[^/\s]+\/[^/\s]+$/, 'owner/name')
+                    .optional(),
+                repository_id: zod__WEBPACK_IMPORTED_MODULE_0__/* .union */ .KCZ([zod__WEBPACK_IMPORTED_MODULE_0__/* .number */ .aig().int().positive(), zod__WEBPACK_IMPORTED_MODULE_0__/* .string */ .YjP().regex(/^\d+$/)]).optional(),
+                repository_owner: zod__WEBPACK_IMPORTED_MODULE_0__/* .string */ .YjP().min(1).optional(),
+                environment: zod__WEBPACK_IMPORTED_MODULE_0__/* .string */ .YjP().min(1).optional(),
+                ref: zod__WEBPACK_IMPORTED_MODULE_0__/* .string */ .YjP().min(1).optional(),
+                workflow_ref: zod__WEBPACK_IMPORTED_MODULE_0__/* .string */ .YjP().min(1).optional(),
+                event_name: zod__WEBPACK_IMPORTED_MODULE_0__/* .string */ .YjP().min(1).optional(),
+                scopes: zod__WEBPACK_IMPORTED_MODULE_0__/* .array */ .YOg(zod__WEBPACK_IMPORTED_MODULE_0__/* ["enum"] */ .k5n(['deploy', 'drain', 'read', 'worker']))
+                    .min(1)
+                    .optional(),
+            }))
+                .min(1),
+        })
+            .optional(),
+    })
+        .optional(),
+    github: zod__WEBPACK_IMPORTED_MODULE_0__/* .strictObject */ .rej({
+        apiUrl: zod__WEBPACK_IMPORTED_MODULE_0__/* .string */ .YjP().url().optional(),
+        app: zod__WEBPACK_IMPORTED_MODULE_0__/* .strictObject */ .rej({ id: zod__WEBPACK_IMPORTED_MODULE_0__/* .number */ .aig().int().positive(), privateKeyFile: zod__WEBPACK_IMPORTED_MODULE_0__/* .string */ .YjP().min(1) }).optional(),
+    })
+        .optional(),
+});
 
 
 /***/ }),
@@ -239,17 +274,21 @@ function inventoryOf(config, baseDir) {
 
 /* harmony export */ __webpack_require__.d(__webpack_exports__, {
 /* harmony export */   GN: () => (/* binding */ SettingsError),
-/* harmony export */   Vm: () => (/* binding */ resolveAgentSettings)
+/* harmony export */   Vm: () => (/* binding */ resolveAgentSettings),
+/* harmony export */   z_: () => (/* binding */ parseBytes)
 /* harmony export */ });
 /* unused harmony export isLoopback */
-/* harmony import */ var node_os__WEBPACK_IMPORTED_MODULE_0__ = __webpack_require__(48161);
-/* harmony import */ var node_os__WEBPACK_IMPORTED_MODULE_0___default = /*#__PURE__*/__webpack_require__.n(node_os__WEBPACK_IMPORTED_MODULE_0__);
-/* harmony import */ var node_path__WEBPACK_IMPORTED_MODULE_1__ = __webpack_require__(76760);
-/* harmony import */ var node_path__WEBPACK_IMPORTED_MODULE_1___default = /*#__PURE__*/__webpack_require__.n(node_path__WEBPACK_IMPORTED_MODULE_1__);
-/* harmony import */ var _src_plan_index_js__WEBPACK_IMPORTED_MODULE_2__ = __webpack_require__(91816);
-/* harmony import */ var _load_js__WEBPACK_IMPORTED_MODULE_3__ = __webpack_require__(6318);
+/* harmony import */ var node_fs__WEBPACK_IMPORTED_MODULE_0__ = __webpack_require__(73024);
+/* harmony import */ var node_fs__WEBPACK_IMPORTED_MODULE_0___default = /*#__PURE__*/__webpack_require__.n(node_fs__WEBPACK_IMPORTED_MODULE_0__);
+/* harmony import */ var node_os__WEBPACK_IMPORTED_MODULE_1__ = __webpack_require__(48161);
+/* harmony import */ var node_os__WEBPACK_IMPORTED_MODULE_1___default = /*#__PURE__*/__webpack_require__.n(node_os__WEBPACK_IMPORTED_MODULE_1__);
+/* harmony import */ var node_path__WEBPACK_IMPORTED_MODULE_2__ = __webpack_require__(76760);
+/* harmony import */ var node_path__WEBPACK_IMPORTED_MODULE_2___default = /*#__PURE__*/__webpack_require__.n(node_path__WEBPACK_IMPORTED_MODULE_2__);
+/* harmony import */ var _src_plan_index_js__WEBPACK_IMPORTED_MODULE_3__ = __webpack_require__(91816);
+/* harmony import */ var _load_js__WEBPACK_IMPORTED_MODULE_4__ = __webpack_require__(49211);
 // The agent's settings: defaults < config file < environment < flags, in one
 // typed object. Nothing else reads flags or FLOTILLA_* variables.
+
 
 
 
@@ -281,11 +320,11 @@ async function resolveAgentSettings(flags, env = process.env, cwd = process.cwd(
     let baseDir = cwd;
     const configPath = pick('config');
     if (configPath) {
-        const loaded = await (0,_load_js__WEBPACK_IMPORTED_MODULE_3__/* .loadAgentConfigFile */ .O)((0,node_path__WEBPACK_IMPORTED_MODULE_1__.resolve)(cwd, configPath));
+        const loaded = await (0,_load_js__WEBPACK_IMPORTED_MODULE_4__/* .loadAgentConfigFile */ .O)((0,node_path__WEBPACK_IMPORTED_MODULE_2__.resolve)(cwd, configPath));
         if (!loaded.ok)
-            throw new SettingsError(loaded.issues.map((i) => (0,_src_plan_index_js__WEBPACK_IMPORTED_MODULE_2__/* .formatIssue */ .Hd)(configPath, i)));
+            throw new SettingsError(loaded.issues.map((i) => (0,_src_plan_index_js__WEBPACK_IMPORTED_MODULE_3__/* .formatIssue */ .Hd)(configPath, i)));
         file = loaded.config;
-        baseDir = (0,node_path__WEBPACK_IMPORTED_MODULE_1__.dirname)((0,node_path__WEBPACK_IMPORTED_MODULE_1__.resolve)(cwd, configPath));
+        baseDir = (0,node_path__WEBPACK_IMPORTED_MODULE_2__.dirname)((0,node_path__WEBPACK_IMPORTED_MODULE_2__.resolve)(cwd, configPath));
     }
     const listenText = pick('listen') ?? file.listen ?? '127.0.0.1:8420';
     const listen = parseListen(listenText);
@@ -295,23 +334,46 @@ async function resolveAgentSettings(flags, env = process.env, cwd = process.cwd(
     if (!/^\d+$/.test(capText))
         problems.push(`task cap must be a whole number from 0, not "${capText}"`);
     const ttlText = pick('leaseTtl') ?? (file.leaseTtl === undefined ? '30s' : String(file.leaseTtl));
-    const leaseTtlMs = /^\d+(\.\d+)?$/.test(ttlText) ? Number(ttlText) * 1000 : (0,_src_plan_index_js__WEBPACK_IMPORTED_MODULE_2__/* .durationMs */ .pc)(ttlText);
+    const leaseTtlMs = /^\d+(\.\d+)?$/.test(ttlText) ? Number(ttlText) * 1000 : (0,_src_plan_index_js__WEBPACK_IMPORTED_MODULE_3__/* .durationMs */ .pc)(ttlText);
     if (!(leaseTtlMs >= 1000))
         problems.push(`leaseTtl must be a duration of at least 1s (e.g. 30s), not "${ttlText}"`);
-    const node = pick('node') ?? file.node ?? (0,node_os__WEBPACK_IMPORTED_MODULE_0__.hostname)();
+    const node = pick('node') ?? file.node ?? (0,node_os__WEBPACK_IMPORTED_MODULE_1__.hostname)();
     if (!/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(node))
         problems.push(`node name "${node}" may use letters, digits, ".", "_" and "-"`);
     // Paths from the config file are relative to it; paths from flags, to the working directory.
     const dataDirFlag = flags.dataDir ?? env.FLOTILLA_DATA_DIR;
-    const dataDir = dataDirFlag ? (0,node_path__WEBPACK_IMPORTED_MODULE_1__.resolve)(cwd, dataDirFlag) : (0,node_path__WEBPACK_IMPORTED_MODULE_1__.resolve)(baseDir, file.dataDir ?? '.flotilla');
+    const dataDir = dataDirFlag ? (0,node_path__WEBPACK_IMPORTED_MODULE_2__.resolve)(cwd, dataDirFlag) : (0,node_path__WEBPACK_IMPORTED_MODULE_2__.resolve)(baseDir, file.dataDir ?? '.flotilla');
     const auth = {
         tokens: (file.auth?.tokens ?? []).map((t) => ({ name: t.name, sha256: t.sha256, scopes: t.scopes })),
+        oidc: file.auth?.oidc && {
+            ...file.auth.oidc,
+            allow: file.auth.oidc.allow.map(({ repository_id, ...rule }) => ({
+                ...rule,
+                ...(repository_id === undefined ? {} : { repository_id: String(repository_id) }),
+            })),
+        },
     };
     const hasAuth = auth.tokens.length > 0 || file.auth?.oidc !== undefined;
     if (listen && !isLoopback(listen.host) && !hasAuth) {
         problems.push(`refusing to listen on ${listen.host}:${listen.port} without auth: anyone who reaches it could deploy. ` +
             'Configure auth.tokens or auth.oidc in the config file, or listen on 127.0.0.1.');
     }
+    const packages = file.packages ?? {};
+    const maxCacheBytes = parseBytes(packages.maxCacheBytes ?? '20GB');
+    const maxPackageBytes = parseBytes(packages.maxPackageBytes ?? '4GB');
+    let app;
+    if (file.github?.app) {
+        const keyFile = (0,node_path__WEBPACK_IMPORTED_MODULE_2__.resolve)(baseDir, file.github.app.privateKeyFile);
+        try {
+            app = { id: file.github.app.id, privateKey: (0,node_fs__WEBPACK_IMPORTED_MODULE_0__.readFileSync)(keyFile, 'utf8') };
+        }
+        catch (err) {
+            problems.push(`github.app.privateKeyFile ${keyFile} cannot be read: ${err.message}`);
+        }
+    }
+    const checkIntervalMs = Number(env.FLOTILLA_CHECK_RUN_INTERVAL_MS ?? 10_000);
+    if (!(checkIntervalMs >= 0))
+        problems.push(`FLOTILLA_CHECK_RUN_INTERVAL_MS must be milliseconds, not "${env.FLOTILLA_CHECK_RUN_INTERVAL_MS}"`);
     if (problems.length)
         throw new SettingsError(problems);
     return {
@@ -323,11 +385,23 @@ async function resolveAgentSettings(flags, env = process.env, cwd = process.cwd(
         leaseTtlMs,
         retryBackoffMs: Number(env.FLOTILLA_RETRY_BACKOFF_MS ?? 1000),
         killGraceMs: Number(env.FLOTILLA_KILL_GRACE_MS ?? 10_000),
+        idleTimeoutMs: Number(env.FLOTILLA_IDLE_TIMEOUT_MS ?? 60_000),
         worker: {
             pools: file.worker?.pools ?? ['default'],
-            targets: (0,_load_js__WEBPACK_IMPORTED_MODULE_3__/* .inventoryOf */ .o)({ ...file, dataDir }, baseDir),
+            ...(file.worker?.maxActions ? { maxActions: file.worker.maxActions } : {}),
+            targets: (0,_load_js__WEBPACK_IMPORTED_MODULE_4__/* .inventoryOf */ .o)({ ...file, dataDir }, baseDir),
+        },
+        packages: {
+            dir: packages.cacheDir ? (0,node_path__WEBPACK_IMPORTED_MODULE_2__.resolve)(baseDir, packages.cacheDir) : (0,node_path__WEBPACK_IMPORTED_MODULE_2__.join)(dataDir, 'packages'),
+            maxCacheBytes,
+            maxPackageBytes,
+            allowedHosts: packages.allowedHosts ?? [],
+            attempts: 4,
+            backoffMs: Number(env.FLOTILLA_RETRY_BACKOFF_MS ?? 1000),
+            stallTimeoutMs: Number(env.FLOTILLA_PACKAGE_STALL_MS ?? 30_000),
         },
         auth,
+        github: { apiUrl: file.github?.apiUrl ?? 'https://api.github.com', app, checkIntervalMs },
     };
 }
 function parseListen(text) {
@@ -338,6 +412,24 @@ function parseListen(text) {
     if (port > 65535)
         return null;
     return { host: m[1].replace(/^\[|\]$/g, ''), port };
+}
+const UNITS = {
+    b: 1,
+    kb: 1e3,
+    mb: 1e6,
+    gb: 1e9,
+    tb: 1e12,
+    kib: 1024,
+    mib: 1024 ** 2,
+    gib: 1024 ** 3,
+    tib: 1024 ** 4,
+};
+/** A size as the config schema accepts it: bytes, or like 500MB, 20GB, 2GiB. */
+function parseBytes(size) {
+    if (typeof size === 'number')
+        return size;
+    const m = /^(\d+(?:\.\d+)?)\s*([a-z]*)$/i.exec(size.trim());
+    return Math.floor(Number(m[1]) * (UNITS[(m[2] || 'b').toLowerCase()] ?? 1));
 }
 
 

@@ -1,6 +1,9 @@
 // The agent's HTTP client, used by the action and the CLI alike (undici).
 // Errors carry the agent's own message and issues, so callers print them as is.
-import { request } from 'undici';
+import { createReadStream } from 'node:fs';
+import { stat } from 'node:fs/promises';
+import type { Readable } from 'node:stream';
+import { type Dispatcher, request } from 'undici';
 import { AgentError } from './errors.ts';
 import type {
   ApiErrorBody,
@@ -13,7 +16,8 @@ import type {
 } from './types.ts';
 
 export interface ClientOptions {
-  token?: string;
+  /** A static token, or a function giving a fresh one per request (OIDC tokens are single-use). */
+  token?: string | (() => Promise<string>);
   /** Per-request timeout for ordinary calls. */
   timeoutMs?: number;
 }
@@ -27,10 +31,12 @@ export class AgentClient {
     this.opts = opts;
   }
 
-  private headers(extra: Record<string, string> = {}): Record<string, string> {
+  private async headers(extra: Record<string, string> = {}): Promise<Record<string, string>> {
+    const t = this.opts.token;
+    const token = typeof t === 'function' ? await t() : t;
     return {
       accept: 'application/json',
-      ...(this.opts.token ? { authorization: `Bearer ${this.opts.token}` } : {}),
+      ...(token ? { authorization: `Bearer ${token}` } : {}),
       ...extra,
     };
   }
@@ -41,10 +47,11 @@ export class AgentClient {
     body?: unknown,
   ): Promise<{ status: number; body: T }> {
     let res: Awaited<ReturnType<typeof request>>;
+    const headers = await this.headers(body === undefined ? {} : { 'content-type': 'application/json' });
     try {
       res = await request(`${this.baseUrl}${path}`, {
         method,
-        headers: this.headers(body === undefined ? {} : { 'content-type': 'application/json' }),
+        headers,
         body: body === undefined ? undefined : JSON.stringify(body),
         headersTimeout: this.opts.timeoutMs ?? 60_000,
         bodyTimeout: this.opts.timeoutMs ?? 60_000,
@@ -122,9 +129,57 @@ export class AgentClient {
     return (await this.call<NodeView>('POST', `/v1/nodes/${encodeURIComponent(node)}/resume`, {})).body;
   }
 
+  /** Whether the agent has the package with this sha256 (HEAD /v1/packages/:sha256). */
+  async hasPackage(sha256: string): Promise<boolean> {
+    const res = await this.send('HEAD', `/v1/packages/${sha256}`);
+    await res.body.dump();
+    if (res.statusCode === 200 || res.statusCode === 404) return res.statusCode === 200;
+    throw new AgentError(
+      res.statusCode,
+      'http_error',
+      `the agent answered ${res.statusCode} to HEAD /v1/packages`,
+    );
+  }
+
+  /** Streams a package file to the agent, which keeps it only if it hashes to `sha256`. */
+  async uploadPackage(sha256: string, file: string): Promise<{ bytes: number; created: boolean }> {
+    const { size } = await stat(file);
+    const res = await this.send('POST', `/v1/packages/${sha256}`, {
+      body: createReadStream(file),
+      headers: { 'content-type': 'application/octet-stream', 'content-length': String(size) },
+    });
+    const text = await res.body.text();
+    if (res.statusCode >= 400) {
+      const e = (JSON.parse(text || '{}') as ApiErrorBody).error;
+      throw new AgentError(
+        res.statusCode,
+        e?.code ?? 'http_error',
+        e?.message ?? `the agent answered ${res.statusCode}`,
+      );
+    }
+    return JSON.parse(text) as { bytes: number; created: boolean };
+  }
+
+  private async send(
+    method: 'HEAD' | 'POST',
+    path: string,
+    opts: { body?: Readable; headers?: Record<string, string> } = {},
+  ): Promise<Dispatcher.ResponseData> {
+    const headers = await this.headers(opts.headers);
+    try {
+      return await request(`${this.baseUrl}${path}`, { method, headers, body: opts.body });
+    } catch (err) {
+      throw new AgentError(
+        0,
+        'unreachable',
+        `cannot reach the Flotilla agent at ${this.baseUrl}: ${(err as Error).message}`,
+      );
+    }
+  }
+
   async taskLog(taskId: string): Promise<string> {
     const res = await request(`${this.baseUrl}/v1/tasks/${encodeURIComponent(taskId)}/log`, {
-      headers: this.headers(),
+      headers: await this.headers(),
     });
     return res.body.text();
   }
@@ -139,7 +194,7 @@ export class AgentClient {
     while (!signal?.aborted) {
       try {
         const res = await request(`${this.baseUrl}/v1/deployments/${encodeURIComponent(id)}/events`, {
-          headers: this.headers({
+          headers: await this.headers({
             accept: 'text/event-stream',
             ...(last ? { 'last-event-id': String(last) } : {}),
           }),

@@ -12,13 +12,20 @@ import {
   validatePlanValue,
 } from '../plan/index.ts';
 
+import { hashUploads, type Upload } from './packages.ts';
+
 const MAX_SCRIPT_BYTES = 1024 * 1024;
 
 export type PreparedPlan =
-  | { ok: true; plan: Plan; body: Record<string, unknown> }
+  | { ok: true; plan: Plan; body: Record<string, unknown>; uploads: Upload[] }
   | { ok: false; issues: PlanIssue[] };
 
-export async function preparePlan(path: string): Promise<PreparedPlan> {
+/**
+ * `workspace` is where `upload:` paths start (where the commands run: the
+ * repository root in a workflow); each upload file is hashed and its sha256
+ * set in the body, ready for `uploadMissing`.
+ */
+export async function preparePlan(path: string, workspace: string): Promise<PreparedPlan> {
   const source = await readDocumentFile(path);
   if (!source.ok) return source;
   const checked = validatePlanValue(source.value, source.locate);
@@ -45,5 +52,9 @@ export async function preparePlan(path: string): Promise<PreparedPlan> {
       });
     }
   }
-  return issues.length ? { ok: false, issues } : { ok: true, plan: checked.plan, body };
+  const hashed = await hashUploads(body, workspace);
+  issues.push(...hashed.issues);
+  return issues.length
+    ? { ok: false, issues }
+    : { ok: true, plan: checked.plan, body, uploads: hashed.uploads };
 }

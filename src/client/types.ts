@@ -80,6 +80,8 @@ export interface DeploymentView {
   state: string;
   createdAt: string;
   finishedAt: string | null;
+  /** The GitHub check run the agent posts for this deployment, once created. */
+  checkRunId?: number | null;
   tasks: TaskView[];
 }
 

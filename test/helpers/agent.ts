@@ -35,7 +35,17 @@ export interface AgentConfig {
   taskCap?: number;
   leaseTtl?: string | number;
   worker?: { pools?: string[]; targets?: TargetConfig[] };
-  auth?: { tokens?: { name: string; sha256: string; scopes: string[] }[] };
+  packages?: {
+    cacheDir?: string;
+    maxCacheBytes?: string | number;
+    maxPackageBytes?: string | number;
+    allowedHosts?: string[];
+  };
+  auth?: {
+    tokens?: { name: string; sha256: string; scopes: string[] }[];
+    oidc?: { issuer: string; audience: string; jwksUrl?: string; allow: Record<string, unknown>[] };
+  };
+  github?: { apiUrl?: string; app?: { id: number; privateKeyFile: string } };
 }
 
 /** Writes flotilla.yml into `dir` (data dir ./data, listening on a free loopback port unless told). */

@@ -18,7 +18,12 @@ import { describe, expect, it } from 'vitest';
 import { Coordinator } from '../../runner-agent/src/scheduler/coordinator.ts';
 import { SqliteStore } from '../../runner-agent/src/store/sqlite.ts';
 import type { Lease, Store, TaskRow } from '../../runner-agent/src/store/types.ts';
-import type { ActionRequest, ActionResult, Worker } from '../../runner-agent/src/worker/types.ts';
+import type {
+  AcquireReport,
+  ActionRequest,
+  ActionResult,
+  Worker,
+} from '../../runner-agent/src/worker/types.ts';
 import type { Plan, Target } from '../../src/plan/index.ts';
 
 // ---- the worker ---------------------------------------------------------
@@ -87,6 +92,12 @@ class ReleasableWorker implements Worker {
       );
     });
   }
+
+  acquire(): Promise<AcquireReport> {
+    return Promise.reject(new Error('these plans deploy no packages'));
+  }
+
+  releasePackages(): void {}
 }
 
 // ---- random inputs ------------------------------------------------------

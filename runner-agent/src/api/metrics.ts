@@ -2,6 +2,7 @@
 // time, so they are right on every node of a cluster.
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { Coordinator } from '../scheduler/coordinator.ts';
+import type { AcquireReport } from '../worker/types.ts';
 
 export function createMetrics(co: Coordinator) {
   const registry = new Registry();
@@ -71,5 +72,30 @@ export function createMetrics(co: Coordinator) {
   co.signals.on('actionEnded', (e: { state: string; seconds: number }) =>
     actionDuration.observe({ state: e.state }, e.seconds),
   );
+  const acquisitions = new Counter({
+    name: 'flotilla_package_acquisitions_total',
+    help: 'Package acquisitions by worker and cache result (hit, miss, joined: waited for a download under way, failed)',
+    labelNames: ['worker', 'cache'],
+    registers: [registry],
+  });
+  const downloaded = new Counter({
+    name: 'flotilla_package_downloaded_bytes_total',
+    help: 'Package bytes downloaded (cache misses), by worker',
+    labelNames: ['worker'],
+    registers: [registry],
+  });
+  const acquireSeconds = new Histogram({
+    name: 'flotilla_package_acquire_seconds',
+    help: 'Time to acquire a package, by cache result',
+    labelNames: ['cache'],
+    buckets: [0.001, 0.01, 0.1, 0.5, 1, 5, 15, 60, 300],
+    registers: [registry],
+  });
+  co.signals.on('packageAcquired', (r: AcquireReport | { worker: string; error: string }) => {
+    if (!('cache' in r)) return acquisitions.inc({ worker: r.worker, cache: 'failed' });
+    acquisitions.inc({ worker: r.worker, cache: r.cache });
+    acquireSeconds.observe({ cache: r.cache }, r.seconds);
+    if (r.cache === 'miss') downloaded.inc({ worker: r.worker }, r.bytes);
+  });
   return { contentType: registry.contentType, render: () => registry.metrics() };
 }

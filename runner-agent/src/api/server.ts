@@ -3,10 +3,13 @@
 // stack trace.
 import Fastify, { type FastifyRequest } from 'fastify';
 import { capSchema, drainSchema } from '../../../src/client/types.ts';
+import type { PackageCache } from '../packages/cache.ts';
+import { packageRoutes } from '../packages/routes.ts';
 import { ApiError, type Coordinator } from '../scheduler/coordinator.ts';
 import { makeMask } from '../scheduler/mask.ts';
 import { secretValuesOf } from '../scheduler/task-runner.ts';
-import { type AuthSettings, authorize, type Scope } from './auth.ts';
+import { workerRoutes } from '../worker/routes.ts';
+import { Authenticator, type AuthSettings, type Scope } from './auth.ts';
 import { createMetrics } from './metrics.ts';
 import { sendEvents } from './sse.ts';
 import { deploymentView, nodeView, taskView } from './views.ts';
@@ -18,6 +21,9 @@ export interface ServerOptions {
   /** Public base URL of this agent, for links in answers. */
   baseUrl: () => string;
   bodyLimitBytes?: number;
+  idleTimeoutMs?: number;
+  /** The local worker's package cache, which uploads go to. */
+  packages: PackageCache;
 }
 
 const BODY_LIMIT = 4 * 1024 * 1024;
@@ -28,13 +34,18 @@ export function buildServer(opts: ServerOptions) {
   const app = Fastify({
     logger: false,
     bodyLimit: opts.bodyLimitBytes ?? BODY_LIMIT,
-    requestTimeout: 30_000,
-    connectionTimeout: 60_000,
+    // No deadline for a whole request: a package upload may rightly take many
+    // minutes. Headers must arrive within 30 s and a connection that moves no
+    // byte for idleTimeoutMs is closed, which is what stops a stalled client.
+    requestTimeout: 0,
+    http: { headersTimeout: 30_000 },
+    connectionTimeout: opts.idleTimeoutMs ?? 60_000,
     return503OnClosing: true,
   });
 
+  const authenticator = new Authenticator(opts.auth);
   const guard = (scope: Scope) => async (req: FastifyRequest) => {
-    const r = authorize(opts.auth, req.headers.authorization, scope);
+    const r = await authenticator.authorize(req.headers.authorization, scope);
     if (!r.ok) throw new ApiError(r.status, r.status === 401 ? 'unauthorized' : 'forbidden', r.message);
   };
 
@@ -113,7 +124,11 @@ export function buildServer(opts: ServerOptions) {
       ? await co.waitingOn()
       : new Map<string, string>();
     const actions = await store.actionsOf(tasks.map((t) => t.id));
-    return deploymentView(d, opts.baseUrl(), tasks, waiting, actions);
+    const checkRun = await store.getCheckRun(d.id);
+    return {
+      ...deploymentView(d, opts.baseUrl(), tasks, waiting, actions),
+      checkRunId: checkRun?.checkRunId ?? null,
+    };
   });
 
   app.get<{ Params: { id: string }; Querystring: { lastEventId?: string } }>(
@@ -149,6 +164,8 @@ export function buildServer(opts: ServerOptions) {
       const d = await deploymentOr404(task.deploymentId);
       // Log lines were masked when written; masking again covers lines written by older versions.
       const mask = makeMask(secretValuesOf(d));
+      // Lines this node still holds in its event buffer belong in the answer.
+      await co.events.flush();
       const lines = (await store.taskLog(task.id)).map((e) => {
         const data = e.data as { line?: string; step?: string; target?: string | null };
         const where = [data.step, data.target].filter(Boolean).join('@');
@@ -213,25 +230,17 @@ export function buildServer(opts: ServerOptions) {
     },
   );
 
-  app.get('/v1/workers', { preHandler: guard('read') }, async () => {
-    const w = co.worker;
-    return [
-      {
-        name: w.name,
-        pools: w.pools,
-        targets: w.targets.map((t) => ({
-          name: t.name,
-          roles: t.roles,
-          host: t.host,
-          tenants: t.tenants ?? null,
-        })),
-        state: 'online',
-        local: true,
-        runningActions: w.runningActions,
-        lastHeartbeat: new Date().toISOString(),
-      },
-    ];
-  });
+  app.register(packageRoutes(opts.packages, guard('deploy')));
+
+  app.register(
+    workerRoutes({
+      registry: co.workers,
+      packages: opts.packages,
+      leaseTtlMs: opts.leaseTtlMs,
+      worker: guard('worker'),
+      read: guard('read'),
+    }),
+  );
 
   return app;
 }

@@ -1,6 +1,7 @@
 // Submits a prepared plan and follows it to the end with live progress: a line
 // per transition, and on a TTY a one-line counter that redraws in place.
 import type { AgentClient } from '../../../src/client/client.ts';
+import { uploadMissing } from '../../../src/client/packages.ts';
 import { preparePlan } from '../../../src/client/prepare.ts';
 import { DeploymentProgress, formatTable } from '../../../src/client/progress.ts';
 import { formatIssue } from '../../../src/plan/index.ts';
@@ -24,11 +25,12 @@ export async function submitPlanFile(
   flags: SubmitFlags,
   out: Out,
 ): Promise<string | null> {
-  const prepared = await preparePlan(file);
+  const prepared = await preparePlan(file, process.cwd());
   if (!prepared.ok) {
     for (const issue of prepared.issues) out.line(formatIssue(file, issue));
     return null;
   }
+  await uploadMissing(client, prepared.uploads, out.line);
   const r = await client.submit({
     plan: prepared.body,
     release: flags.release,

@@ -64,6 +64,24 @@ agentOptions(
   .action(async (file, opts) => exit((await import('./run.ts')).runCommand(file, opts, out)));
 
 program
+  .command('worker')
+  .description('run a remote worker: take actions from a coordinator and run them on this machine')
+  .addOption(
+    new Option('--coordinator <url>', 'the coordinator agent URL')
+      .env('FLOTILLA_COORDINATOR')
+      .makeOptionMandatory(),
+  )
+  .addOption(token())
+  .option('--name <name>', 'worker name (default: host name)')
+  .option('--pool <pool>', 'a pool this worker belongs to (repeatable; default: default)', collect)
+  .option('--target <name:roles>', 'a target this worker hosts, e.g. web-1:web,api (repeatable)', collect)
+  .option('--root <dir>', 'flag targets install under <dir>/<target>')
+  .option('-c, --config <file>', 'config file (worker, packages and dataDir of the agent config format)')
+  .option('--data-dir <dir>', 'package cache and work files (default ./.flotilla-worker)')
+  .option('--max-actions <n>', 'actions this worker runs at once (default 10)')
+  .action(async (opts) => exit((await import('./worker.ts')).workerCommand(opts)));
+
+program
   .command('validate')
   .description('check plans; print every problem with its path and line')
   .argument('<plan...>', 'plan files (YAML or JSON)')

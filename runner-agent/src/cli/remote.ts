@@ -1,11 +1,12 @@
 // Commands that talk to a running agent over HTTP with the shared client.
-import { AgentClient } from '../../../src/client/client.ts';
+import { AgentClient, type ClientOptions } from '../../../src/client/client.ts';
 import { formatTable } from '../../../src/client/progress.ts';
 import { followDeployment, type Out, type SubmitFlags, submitPlanFile } from './follow.ts';
 
 export interface RemoteFlags {
   agent: string;
-  token?: string;
+  /** The action passes a function: each request gets a fresh OIDC token. */
+  token?: ClientOptions['token'];
 }
 
 export const clientOf = (f: RemoteFlags) => new AgentClient(f.agent, { token: f.token });

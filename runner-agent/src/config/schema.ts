@@ -33,6 +33,7 @@ export const agentConfigSchema = z.strictObject({
     .strictObject({
       cacheDir: z.string().min(1).optional(),
       maxCacheBytes: byteSize.optional(),
+      maxPackageBytes: byteSize.optional(),
       allowedHosts: z.array(z.string().min(1)).optional(),
     })
     .optional(),
@@ -52,7 +53,27 @@ export const agentConfigSchema = z.strictObject({
           issuer: z.string().url(),
           audience: z.string().min(1),
           jwksUrl: z.string().url().optional(),
-          allow: z.array(z.record(z.string(), z.union([z.string(), z.number()]))).min(1),
+          // Claims of GitHub's token; repository_id is numeric (it survives renames), the rest exact strings.
+          allow: z
+            .array(
+              z.strictObject({
+                repository: z
+                  .string()
+                  .regex(/^[^/\s]+\/[^/\s]+$/, 'owner/name')
+                  .optional(),
+                repository_id: z.union([z.number().int().positive(), z.string().regex(/^\d+$/)]).optional(),
+                repository_owner: z.string().min(1).optional(),
+                environment: z.string().min(1).optional(),
+                ref: z.string().min(1).optional(),
+                workflow_ref: z.string().min(1).optional(),
+                event_name: z.string().min(1).optional(),
+                scopes: z
+                  .array(z.enum(['deploy', 'drain', 'read', 'worker']))
+                  .min(1)
+                  .optional(),
+              }),
+            )
+            .min(1),
         })
         .optional(),
     })

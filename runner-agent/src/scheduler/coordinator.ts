@@ -24,6 +24,7 @@ import {
   type TaskRow,
   TERMINAL_TASK_STATES,
 } from '../store/types.ts';
+import { WorkerRegistry } from '../worker/registry.ts';
 import type { Worker } from '../worker/types.ts';
 import { EventLog } from './event-log.ts';
 import { TargetReleases } from './target-releases.ts';
@@ -47,6 +48,8 @@ export interface CoordinatorOptions {
   node: string;
   taskCap: number;
   worker: Worker;
+  /** The local worker's action cap (worker.maxActions); absent: no cap. */
+  localMaxActions?: number;
   log: Logger;
   leaseTtlMs: number;
   retryBackoffMs: number;
@@ -61,6 +64,8 @@ export class Coordinator {
   readonly node: string;
   /** Emits 'taskStarted', 'taskFinished' and 'actionStarted' (task id) for metrics and benchmarks. */
   readonly signals = new EventEmitter();
+  /** The local worker and the remote ones registered with this node. */
+  readonly workers: WorkerRegistry;
   private readonly opts: CoordinatorOptions;
   private lease: Lease = { node: '', epoch: 0 };
   private cap: number;
@@ -71,6 +76,10 @@ export class Coordinator {
   private dispatching = false;
   private dispatchAgain = false;
   private heartbeatTimer: NodeJS.Timeout | null = null;
+  private heartbeatEveryMs = 0;
+  private lastHeartbeat = 0;
+  private ticking = false;
+  private stopWake: (() => void) | null = null;
   private waitingTimer: NodeJS.Timeout | null = null;
   private readonly targetReleases = new TargetReleases();
   private readonly heldTargets = new Set<string>();
@@ -80,11 +89,12 @@ export class Coordinator {
     this.store = opts.store;
     this.node = opts.node;
     this.cap = opts.taskCap;
+    this.workers = new WorkerRegistry({
+      local: opts.worker,
+      localMaxActions: opts.localMaxActions,
+      leaseTtlMs: opts.leaseTtlMs,
+    });
     this.events = new EventLog(opts.store, (err) => opts.log.error({ err }, 'could not write events'));
-  }
-
-  get worker(): Worker {
-    return this.opts.worker;
   }
 
   get taskCap(): number {
@@ -107,25 +117,72 @@ export class Coordinator {
     await this.recover({ node: this.node, currentEpoch: row.epoch });
     await this.recover({ staleBefore: (await this.store.now()) - this.opts.leaseTtlMs });
     await this.finishSettledDeployments();
-    this.heartbeatTimer = setInterval(
-      () => void this.tick(),
-      Math.max(200, Math.floor(this.opts.leaseTtlMs / 3)),
-    );
+    // Other nodes' news (tasks queued or freed, this node's cap changed) wakes
+    // dispatch at once; the tick below is the fallback when a notice is lost.
+    this.stopWake =
+      this.store.onWake?.((reason) => {
+        if (reason !== `node:${this.node}`) this.dispatch();
+        else this.refreshCap().catch((err) => this.opts.log.error({ err }, 'could not read the task cap'));
+      }) ?? null;
+    // Heartbeats every third of the lease; dead nodes are looked for every
+    // second, so a dead node's tasks move within about leaseTtl + 1 s.
+    this.heartbeatEveryMs = Math.max(200, Math.floor(this.opts.leaseTtlMs / 3));
+    this.lastHeartbeat = Date.now();
+    this.heartbeatTimer = setInterval(() => void this.tick(), Math.min(1000, this.heartbeatEveryMs));
     this.heartbeatTimer.unref();
+    this.workers.start();
     this.dispatch();
     this.scheduleWaiting();
   }
 
   private async tick(): Promise<void> {
+    if (this.ticking) return;
+    this.ticking = true;
     try {
-      await this.store.heartbeat(this.lease);
-      const me = (await this.store.listNodes()).find((n) => n.name === this.node);
-      if (me) this.cap = me.taskCap;
+      if (Date.now() - this.lastHeartbeat >= this.heartbeatEveryMs) {
+        await this.heartbeat();
+        await this.refreshCap();
+      }
       await this.recover({ staleBefore: (await this.store.now()) - this.opts.leaseTtlMs });
       this.dispatch();
     } catch (err) {
       this.opts.log.error({ err }, 'heartbeat failed');
+    } finally {
+      this.ticking = false;
     }
+  }
+
+  private async heartbeat(): Promise<void> {
+    const sent = Date.now();
+    try {
+      await this.store.heartbeat(this.lease);
+      this.lastHeartbeat = sent;
+    } catch (err) {
+      if (!(err instanceof StaleLeaseError)) throw err;
+      await this.rejoin();
+    }
+  }
+
+  /**
+   * Another node found this node's lease expired (it was too slow to
+   * heartbeat, not dead) and took its tasks. Whatever still runs here runs in
+   * a lost lease's name: stop it (its writes would be refused anyway), then
+   * take a new epoch and carry on.
+   */
+  private async rejoin(): Promise<void> {
+    this.opts.log.warn({ node: this.node, epoch: this.lease.epoch }, 'lease lost to another node; rejoining');
+    for (const runner of this.running.values()) runner.abort.abort();
+    const row = await this.store.registerNode(this.node, this.opts.taskCap);
+    this.lease = { node: row.name, epoch: row.epoch };
+    this.cap = row.taskCap;
+    this.lastHeartbeat = Date.now();
+    await this.recover({ node: this.node, currentEpoch: row.epoch });
+  }
+
+  private async refreshCap(): Promise<void> {
+    const me = (await this.store.listNodes()).find((n) => n.name === this.node);
+    if (me) this.cap = me.taskCap;
+    this.dispatch();
   }
 
   private async recover(opts: Parameters<Store['recoverTasks']>[0]): Promise<void> {
@@ -181,6 +238,19 @@ export class Coordinator {
         })),
       );
     }
+    const unsent = Object.values(plan.packages).filter((p) => p.source === 'upload' && !p.sha256);
+    if (unsent.length) {
+      throw new ApiError(
+        400,
+        'invalid_plan',
+        'upload packages must be uploaded by the client before submission',
+        unsent.map((p) => ({
+          path: `/packages/${p.name}/sha256`,
+          message:
+            'an upload package reached the agent without its sha256; clients (flotilla deploy, the action) upload the file and set it',
+        })),
+      );
+    }
     const spec = expandDeployment(plan, {
       release: req.release,
       environment: req.environment,
@@ -189,7 +259,7 @@ export class Coordinator {
     });
     if (!spec.ok)
       throw new ApiError(400, 'invalid_plan', 'the plan cannot be deployed as asked', spec.issues);
-    const inventoryIssues = checkInventory(plan, spec.value, this.opts.worker.targets);
+    const inventoryIssues = checkInventory(plan, spec.value, this.workers.targets());
     if (inventoryIssues.length) {
       throw new ApiError(
         400,
@@ -290,6 +360,7 @@ export class Coordinator {
       await this.store.setDeploymentState(deployment.id, 'running');
       this.events.emit({ deploymentId: deployment.id, taskId: null, type: 'deployment.running', data: {} });
     }
+    const lease = this.lease;
     this.lastWaiting.delete(task.id);
     this.events.emit({
       deploymentId: deployment.id,
@@ -301,13 +372,14 @@ export class Coordinator {
       {
         store: this.store,
         events: this.events,
-        worker: this.opts.worker,
-        lease: this.lease,
+        workers: this.workers,
+        lease,
         retryBackoffMs: this.opts.retryBackoffMs,
         targetReleases: this.targetReleases,
         heldTargets: this.heldTargets,
         onActionStart: (id) => this.signals.emit('actionStarted', id),
         onActionEnd: (state, seconds) => this.signals.emit('actionEnded', { state, seconds }),
+        onPackage: (r) => this.signals.emit('packageAcquired', r),
       },
       task,
       deployment,
@@ -322,7 +394,9 @@ export class Coordinator {
       })
       .then(async (outcome) => {
         try {
-          await this.store.finishTask(task.id, this.lease, outcome.state, outcome.message);
+          // The lease the task was claimed under: after a rejoin, the new
+          // epoch may hold a new run of the same task.
+          await this.store.finishTask(task.id, lease, outcome.state, outcome.message);
           this.events.emit({
             deploymentId: deployment.id,
             taskId: task.id,
@@ -333,7 +407,7 @@ export class Coordinator {
           if (!(err instanceof StaleLeaseError)) throw err;
           this.opts.log.warn({ task: task.id }, err.message);
         }
-        this.running.delete(task.id);
+        if (this.running.get(task.id) === runner) this.running.delete(task.id);
         this.signals.emit('taskFinished', task.id);
         this.signals.emit('taskEnded', {
           state: outcome.state,
@@ -492,8 +566,10 @@ export class Coordinator {
     this.stopping = true;
     while (this.running.size > 0) await new Promise((r) => this.signals.once('taskFinished', r));
     if (this.heartbeatTimer) clearInterval(this.heartbeatTimer);
+    this.stopWake?.();
     if (this.waitingTimer) clearInterval(this.waitingTimer);
     while (this.dispatching) await new Promise((r) => setTimeout(r, 5));
+    this.workers.stop();
     await this.events.flush();
   }
 }

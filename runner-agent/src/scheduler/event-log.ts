@@ -6,6 +6,8 @@ import type { NewEvent, Store } from '../store/types.ts';
 
 const FLUSH_MS = 20;
 const MAX_BATCH = 500;
+/** The emitter's name for whole batches; deployment ids start with dep_, so it cannot clash. */
+const BATCH = Symbol('batch');
 
 export class EventLog {
   private buffer: NewEvent[] = [];
@@ -42,8 +44,15 @@ export class EventLog {
         this.onError(err);
       }
       for (const id of new Set(batch.map((e) => e.deploymentId))) this.emitter.emit(id);
+      this.emitter.emit(BATCH, batch);
     });
     return this.flushing;
+  }
+
+  /** Calls `listener` with every batch once it is written (the check-run reporter); returns the unsubscribe. */
+  onBatch(listener: (batch: readonly NewEvent[]) => void): () => void {
+    this.emitter.on(BATCH, listener);
+    return () => this.emitter.off(BATCH, listener);
   }
 
   /** Calls `listener` after events of the deployment were written; returns the unsubscribe. */

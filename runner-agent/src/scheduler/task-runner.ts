@@ -13,8 +13,10 @@ import {
   type Tenant,
 } from '../../../src/plan/index.ts';
 import { newId } from '../ids.ts';
+import type { PackageSpec } from '../packages/cache.ts';
 import type { DeploymentRow, Lease, NewAction, Store, TaskRow, TaskState } from '../store/types.ts';
-import type { Worker } from '../worker/types.ts';
+import type { WorkerRegistry } from '../worker/registry.ts';
+import type { AcquireReport, ActionResult, Worker } from '../worker/types.ts';
 import type { EventLog } from './event-log.ts';
 import { type Mask, makeMask } from './mask.ts';
 import type { TargetReleases } from './target-releases.ts';
@@ -22,7 +24,8 @@ import type { TargetReleases } from './target-releases.ts';
 export interface TaskRunnerDeps {
   store: Store;
   events: EventLog;
-  worker: Worker;
+  /** Where actions run: the worker hosting each target, or a worker of the step's pool. */
+  workers: WorkerRegistry;
   lease: Lease;
   retryBackoffMs: number;
   /** Target locks released on this node: wake-ups for actions waiting on a mutex. */
@@ -32,6 +35,8 @@ export interface TaskRunnerDeps {
   /** Hook for measurements: called when an action's process is about to start. */
   onActionStart?: (taskId: string) => void;
   onActionEnd?: (state: string, seconds: number) => void;
+  /** Every package acquisition, for metrics: a report, or the package's name and why it failed. */
+  onPackage?: (r: AcquireReport | { package: string; worker: string; error: string }) => void;
 }
 
 export interface TaskOutcome {
@@ -68,6 +73,11 @@ export class TaskRunner {
   readonly abort = new AbortController();
   readonly deploymentId: string;
   private actionStarted = false;
+  /** Packages acquired for this task (or why not), by package name. */
+  private readonly acquired = new Map<string, string | null>();
+  /** Workers that acquired packages for this task, to release them when it ends. */
+  private readonly usedWorkers = new Set<Worker>();
+  private steps: RunningAction[][] = [];
 
   constructor(deps: TaskRunnerDeps, task: TaskRow, deployment: DeploymentRow) {
     this.deps = deps;
@@ -89,7 +99,7 @@ export class TaskRunner {
 
   async run(): Promise<TaskOutcome> {
     const { store } = this.deps;
-    const expanded = expandActions(this.plan, this.task.tenant, this.deps.worker.targets);
+    const expanded = expandActions(this.plan, this.task.tenant, this.deps.workers.targets());
     if (!expanded.ok) {
       const message = expanded.issues.map((i) => `${i.path}: ${i.message}`).join('; ');
       this.log(`task cannot run: ${message}`);
@@ -110,8 +120,17 @@ export class TaskRunner {
         },
       })),
     );
+    this.steps = steps;
     await store.insertActions(steps.flat().map((a) => a.row));
 
+    try {
+      return await this.runSteps(steps);
+    } finally {
+      for (const w of this.usedWorkers) w.releasePackages(this.task.id);
+    }
+  }
+
+  private async runSteps(steps: RunningAction[][]): Promise<TaskOutcome> {
     let failedStep: string | null = null;
     for (const [i, actions] of steps.entries()) {
       const step = this.plan.steps[i]!;
@@ -124,7 +143,9 @@ export class TaskRunner {
         continue;
       }
       this.event('step.started', { step: step.name, actions: actions.length });
-      const ok = await this.runStep(step, actions);
+      const acquireError = step.kind === 'deploy' ? await this.acquireFrom(i, step.package) : null;
+      if (acquireError) await this.settle(actions, 'failed', acquireError);
+      const ok = acquireError === null && (await this.runStep(step, actions));
       this.event('step.finished', { step: step.name, ok });
       if (!ok && !step.continueOnError) failedStep = step.name;
     }
@@ -136,7 +157,7 @@ export class TaskRunner {
 
   private async settle(
     actions: RunningAction[],
-    state: 'skipped' | 'cancelled',
+    state: 'skipped' | 'cancelled' | 'failed',
     message: string,
   ): Promise<void> {
     for (const a of actions) {
@@ -206,6 +227,102 @@ export class TaskRunner {
     return true;
   }
 
+  /**
+   * Before the first step that uses a package: acquires the packages of this
+   * and every later deploy step not acquired yet, at most acquireParallelism
+   * at once (design rule 4). Resolves with why `name` could not be acquired,
+   * or null.
+   */
+  private async acquireFrom(stepIndex: number, name: string): Promise<string | null> {
+    if (!this.acquired.has(name)) {
+      const wanted = new Set<string>();
+      for (const s of this.plan.steps.slice(stepIndex))
+        if (s.kind === 'deploy' && !this.acquired.has(s.package)) wanted.add(s.package);
+      const queue = [...wanted];
+      const lane = async () => {
+        for (let next = queue.shift(); next && !this.abort.signal.aborted; next = queue.shift()) {
+          this.acquired.set(next, await this.acquireOne(next));
+        }
+      };
+      await Promise.all(
+        Array.from({ length: Math.min(this.plan.concurrency.acquireParallelism, queue.length) }, lane),
+      );
+    }
+    // A cancelled task's step settles its actions as cancelled, not failed.
+    if (this.abort.signal.aborted) return null;
+    return this.acquired.get(name) ?? null;
+  }
+
+  /**
+   * Acquires a package on every online worker hosting a target of a step that
+   * deploys it; a worker offline now acquires it in the deploy action itself.
+   */
+  private async acquireOne(name: string): Promise<string | null> {
+    const targets = this.steps.flatMap((actions, i) => {
+      const step = this.plan.steps[i]!;
+      return step.kind === 'deploy' && step.package === name
+        ? actions.flatMap((a) => (a.spec.target ? [a.spec.target.name] : []))
+        : [];
+    });
+    const errors = await Promise.all(this.deps.workers.hostsOf(targets).map((w) => this.acquireOn(w, name)));
+    return errors.find((e) => e !== null) ?? null;
+  }
+
+  private async acquireOn(worker: Worker, name: string): Promise<string | null> {
+    try {
+      const spec = this.packageSpec(name);
+      this.usedWorkers.add(worker);
+      const r = await worker.acquire(spec, this.task.id, this.abort.signal, (line) =>
+        this.log(line, { package: name }),
+      );
+      const what = { hit: 'cache hit', miss: 'downloaded', joined: 'downloaded by another task' }[r.cache];
+      this.log(
+        `package ${name} (sha256 ${r.sha256.slice(0, 12)}…): ${what}, ${r.bytes} bytes in ${r.seconds.toFixed(3)} s on worker ${r.worker}`,
+        { package: name },
+      );
+      this.event('package.acquired', {
+        package: name,
+        sha256: r.sha256,
+        bytes: r.bytes,
+        seconds: r.seconds,
+        cache: r.cache,
+        cacheHit: r.cache !== 'miss',
+        worker: r.worker,
+      });
+      this.deps.onPackage?.(r);
+      return null;
+    } catch (err) {
+      const message = `package ${name} could not be acquired: ${this.mask((err as Error).message)}`;
+      this.log(message, { package: name });
+      this.event('package.failed', { package: name, worker: worker.name, message });
+      this.deps.onPackage?.({ package: name, worker: worker.name, error: message });
+      return message;
+    }
+  }
+
+  private packageSpec(name: string): PackageSpec {
+    const p = this.plan.packages[name]!;
+    if (p.source === 'upload') {
+      if (!p.sha256)
+        throw new Error(`upload package ${name} has no sha256; submit it with flotilla deploy or the action`);
+      return { name, source: 'upload', sha256: p.sha256, allowSymlinks: p.allowSymlinks };
+    }
+    const scope: InterpolationScope = {
+      project: this.deployment.project,
+      environment: this.deployment.environment,
+      release: this.deployment.release,
+      variables: { ...this.plan.variables, ...this.tenant?.variables },
+    };
+    if (this.tenant) scope.tenant = this.tenant;
+    return {
+      name,
+      source: 'url',
+      url: interpolate(p.url, scope),
+      sha256: p.sha256,
+      allowSymlinks: p.allowSymlinks,
+    };
+  }
+
   private async setWaiting(a: RunningAction, reason: string | null): Promise<void> {
     await this.deps.store.updateAction(a.row.id, { waitingOn: reason });
     if (reason)
@@ -230,45 +347,20 @@ export class TaskRunner {
       // instead of requeueing it. (Both writes share one group commit.)
       const fenced = this.actionStarted ? null : store.markActionStarted(this.task.id, this.deps.lease);
       this.actionStarted = true;
-      let result = { ok: false, cancelled: false, exitCode: null as number | null, message: '' };
+      let result: ActionResult = { ok: false, cancelled: false, exitCode: null, message: '' };
       const firstStart = Date.now();
       for (let attempt = 1; attempt <= step.retries + 1; attempt++) {
-        a.row.state = 'running';
-        const startedAt = Date.now();
-        await Promise.all([
-          fenced,
-          store.updateAction(a.row.id, {
-            state: 'running',
-            attempt,
-            startedAt,
-            worker: this.deps.worker.name,
-            waitingOn: null,
-          }),
-        ]);
-        this.event('action.started', {
-          actionId: a.row.id,
-          step: step.name,
-          target: target?.name ?? null,
-          attempt,
-        });
-        this.deps.onActionStart?.(this.task.id);
-        result = await this.deps.worker.execute(
-          {
-            actionId: a.row.id,
-            kind: step.kind,
-            script:
-              step.kind === 'run' && 'inline' in step.script
-                ? interpolate(step.script.inline, this.scope(step, target))
-                : '',
-            env: this.env(step, target, attempt),
-            timeoutMs: step.timeoutMs,
-            target,
-            ...(target ? { cwd: this.projectDir(target) } : {}),
-          },
-          this.abort.signal,
-          (stream, line) =>
-            this.log(line, { stream, actionId: a.row.id, step: step.name, target: target?.name ?? null }),
-        );
+        // Chosen per attempt: a retry after `worker lost` goes to a live worker.
+        const placed = await this.placeAction(a);
+        if (!placed) {
+          result = { ...result, cancelled: true, message: 'cancelled' };
+          break;
+        }
+        try {
+          result = await this.attempt(step, a, placed.worker, attempt, fenced);
+        } finally {
+          placed.done();
+        }
         if (result.ok || result.cancelled || attempt > step.retries) break;
         const delay = Math.min(this.deps.retryBackoffMs * 2 ** (attempt - 1), 60_000);
         this.event('action.retrying', {
@@ -311,6 +403,87 @@ export class TaskRunner {
     }
   }
 
+  /**
+   * Waits for a worker: the one hosting the target (online and under its
+   * action cap), or the least busy online worker of the step's pool. Null
+   * when the task was cancelled meanwhile.
+   */
+  private async placeAction(a: RunningAction) {
+    const { workers } = this.deps;
+    const where = a.spec.target ? { target: a.spec.target.name } : { pool: a.spec.pool ?? 'default' };
+    let said: string | null = null;
+    while (!this.abort.signal.aborted) {
+      const seen = workers.seen;
+      const p = workers.place(where);
+      if ('worker' in p) {
+        if (said) await this.setWaiting(a, null);
+        return p;
+      }
+      if (p.waitingOn !== said) {
+        said = p.waitingOn;
+        await this.setWaiting(a, said);
+      }
+      await workers.changes(seen, 1000, this.abort.signal);
+    }
+    return null;
+  }
+
+  /** One attempt of an action on `worker`. */
+  private async attempt(
+    step: Step,
+    a: RunningAction,
+    worker: Worker,
+    attempt: number,
+    fenced: Promise<void> | null,
+  ): Promise<ActionResult> {
+    const target = a.spec.target ?? null;
+    a.row.state = 'running';
+    await Promise.all([
+      fenced,
+      this.deps.store.updateAction(a.row.id, {
+        state: 'running',
+        attempt,
+        startedAt: Date.now(),
+        worker: worker.name,
+        waitingOn: null,
+      }),
+    ]);
+    this.event('action.started', {
+      actionId: a.row.id,
+      step: step.name,
+      target: target?.name ?? null,
+      worker: worker.name,
+      attempt,
+    });
+    this.deps.onActionStart?.(this.task.id);
+    return worker.execute(
+      {
+        actionId: a.row.id,
+        kind: step.kind,
+        script:
+          step.kind === 'run' && 'inline' in step.script
+            ? interpolate(step.script.inline, this.scope(step, target))
+            : '',
+        env: this.env(step, target, attempt, worker),
+        timeoutMs: step.timeoutMs,
+        target,
+        ...(target ? { cwd: this.projectDir(target) } : {}),
+        ...(step.kind === 'deploy'
+          ? {
+              deploy: {
+                package: this.packageSpec(step.package),
+                release: this.deployment.release,
+                keepReleases: step.keepReleases,
+              },
+            }
+          : {}),
+      },
+      this.abort.signal,
+      (stream, line) =>
+        this.log(line, { stream, actionId: a.row.id, step: step.name, target: target?.name ?? null }),
+    );
+  }
+
   /** Waits for the target's mutex; false when the task was cancelled meanwhile. */
   private async lockTarget(target: Target, a: RunningAction): Promise<boolean> {
     let said: string | null = null;
@@ -350,7 +523,7 @@ export class TaskRunner {
     return scope;
   }
 
-  private env(step: Step, target: Target | null, attempt: number): Record<string, string> {
+  private env(step: Step, target: Target | null, attempt: number, worker: Worker): Record<string, string> {
     const tenant = this.tenant;
     const env: Record<string, string> = {
       ...this.plan.variables,
@@ -365,7 +538,7 @@ export class TaskRunner {
       FLOTILLA_RELEASE: this.deployment.release,
       FLOTILLA_STEP: step.name,
       FLOTILLA_TARGET: target?.name ?? '',
-      FLOTILLA_WORKER: this.deps.worker.name,
+      FLOTILLA_WORKER: worker.name,
       FLOTILLA_NODE: this.deps.lease.node,
       FLOTILLA_ATTEMPT: String(attempt),
     };

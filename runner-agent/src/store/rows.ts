@@ -1,5 +1,5 @@
 // Database rows to the store's types, shared by both implementations.
-import type { ActionRow, DeploymentRow, EventRow, NodeRow, TaskRow } from './types.ts';
+import type { ActionRow, CheckRunRow, DeploymentRow, EventRow, NodeRow, TaskRow } from './types.ts';
 
 export type Row = Record<string, unknown>;
 
@@ -83,5 +83,52 @@ export function toEvent(r: Row): EventRow {
     type: String(r.type),
     data: json(r.data),
     at: Number(r.at),
+  };
+}
+
+export function toCheckRun(r: Row): CheckRunRow {
+  return {
+    deploymentId: String(r.deployment_id),
+    checkRunId: num(r.check_run_id),
+    version: Number(r.version),
+    sentVersion: Number(r.sent_version),
+    sentAt: num(r.sent_at),
+    annotations: Number(r.annotations),
+    completed: Boolean(Number(r.completed)),
+  };
+}
+
+/** Store columns of the action fields that updateAction may patch. */
+export const ACTION_COLUMNS: Readonly<Record<string, string>> = {
+  state: 'state',
+  attempt: 'attempt',
+  startedAt: 'started_at',
+  finishedAt: 'finished_at',
+  exitCode: 'exit_code',
+  message: 'message',
+  worker: 'worker',
+  waitingOn: 'waiting_on',
+};
+
+/**
+ * The crash rule for one running task of a node that stopped: a task that had
+ * started no action goes back to the queue (at its old position: seq is kept),
+ * one that had goes back only when its plan says onInterrupt: requeue, else it
+ * is interrupted. Returns the task as the store keeps it (the coordinator
+ * reports these rows), with finishedAt left to the caller.
+ */
+export function afterCrash(task: TaskRow, onInterrupt: unknown): TaskRow {
+  const message = task.actionStarted
+    ? `node ${task.node} stopped while the task was running`
+    : `node ${task.node} stopped before the task started an action; requeued`;
+  if (task.actionStarted && onInterrupt !== 'requeue') return { ...task, state: 'interrupted', message };
+  return {
+    ...task,
+    state: 'queued',
+    node: null,
+    epoch: null,
+    startedAt: null,
+    actionStarted: false,
+    message: task.actionStarted ? `${message}; requeued (onInterrupt: requeue)` : message,
   };
 }

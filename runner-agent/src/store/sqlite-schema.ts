@@ -88,4 +88,18 @@ CREATE TABLE IF NOT EXISTS events (
 CREATE INDEX IF NOT EXISTS events_deployment ON events (deployment_id, id);
 CREATE INDEX IF NOT EXISTS events_task_log ON events (task_id, id) WHERE type = 'log';
 `,
+  // 2: the check-run outbox (design: Check runs).
+  `
+CREATE TABLE IF NOT EXISTS check_runs (
+  deployment_id TEXT PRIMARY KEY REFERENCES deployments (id),
+  check_run_id  INTEGER,
+  version       INTEGER NOT NULL,
+  sent_version  INTEGER NOT NULL DEFAULT 0,
+  sent_at       INTEGER,
+  annotations   INTEGER NOT NULL DEFAULT 0,
+  completed     INTEGER NOT NULL DEFAULT 0,
+  touched_at    INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS check_runs_pending ON check_runs (touched_at) WHERE version > sent_version;
+`,
 ];

@@ -6,10 +6,22 @@ import { closeSync, mkdirSync, openSync, readFileSync, unlinkSync, writeFileSync
 import { join, resolve } from 'node:path';
 import { DatabaseSync, type SQLInputValue, type StatementSync } from 'node:sqlite';
 import { newId } from '../ids.ts';
-import { claimOrder, type Row, toAction, toDeployment, toEvent, toNode, toTask } from './rows.ts';
+import {
+  ACTION_COLUMNS,
+  afterCrash,
+  claimOrder,
+  type Row,
+  toAction,
+  toCheckRun,
+  toDeployment,
+  toEvent,
+  toNode,
+  toTask,
+} from './rows.ts';
 import { SQLITE_MIGRATIONS } from './sqlite-schema.ts';
 import {
   type ActionRow,
+  type CheckRunRow,
   type DeploymentRow,
   type DeploymentState,
   type EventRow,
@@ -532,48 +544,28 @@ export class SqliteStore implements Store {
       const now = Date.now();
       const out: TaskRow[] = [];
       for (const r of stale) {
-        const task = toTask(r);
-        const requeue = !task.actionStarted || r.on_interrupt === 'requeue';
-        const message = task.actionStarted
-          ? `node ${task.node} stopped while the task was running`
-          : `node ${task.node} stopped before the task started an action; requeued`;
-        if (requeue) {
-          // Back to the queue at its old position: seq is kept.
-          const stored = task.actionStarted ? `${message}; requeued (onInterrupt: requeue)` : message;
+        const task = afterCrash(toTask(r), r.on_interrupt);
+        if (task.state === 'queued') {
           this.run(
             `UPDATE tasks SET state = 'queued', node = NULL, epoch = NULL, started_at = NULL, action_started = 0, message = ? WHERE id = ?`,
-            stored,
+            task.message,
             task.id,
           );
-          this.run(
-            `UPDATE actions SET state = 'cancelled', finished_at = ? WHERE task_id = ? AND state IN ('pending', 'running')`,
-            now,
-            task.id,
-          );
-          // The row as stored: the coordinator reports this message in task.requeued.
-          out.push({
-            ...task,
-            state: 'queued',
-            node: null,
-            epoch: null,
-            startedAt: null,
-            actionStarted: false,
-            message: stored,
-          });
+          out.push(task);
         } else {
           this.run(
             `UPDATE tasks SET state = 'interrupted', finished_at = ?, message = ? WHERE id = ?`,
             now,
-            message,
+            task.message,
             task.id,
           );
-          this.run(
-            `UPDATE actions SET state = 'cancelled', finished_at = ? WHERE task_id = ? AND state IN ('pending', 'running')`,
-            now,
-            task.id,
-          );
-          out.push({ ...task, state: 'interrupted', finishedAt: now, message });
+          out.push({ ...task, finishedAt: now });
         }
+        this.run(
+          `UPDATE actions SET state = 'cancelled', finished_at = ? WHERE task_id = ? AND state IN ('pending', 'running')`,
+          now,
+          task.id,
+        );
         this.run('DELETE FROM target_locks WHERE task_id = ?', task.id);
       }
       return out;
@@ -599,20 +591,10 @@ export class SqliteStore implements Store {
   }
 
   async updateAction(id: string, patch: Partial<Omit<ActionRow, 'id' | 'taskId'>>): Promise<void> {
-    const cols: Record<string, string> = {
-      state: 'state',
-      attempt: 'attempt',
-      startedAt: 'started_at',
-      finishedAt: 'finished_at',
-      exitCode: 'exit_code',
-      message: 'message',
-      worker: 'worker',
-      waitingOn: 'waiting_on',
-    };
     const sets: string[] = [];
     const values: SQLInputValue[] = [];
     for (const [k, v] of Object.entries(patch)) {
-      const col = cols[k];
+      const col = ACTION_COLUMNS[k];
       if (!col) continue;
       sets.push(`${col} = ?`);
       values.push(v as SQLInputValue);
@@ -684,6 +666,48 @@ export class SqliteStore implements Store {
   async taskLog(taskId: string): Promise<EventRow[]> {
     return this.all(`SELECT * FROM events WHERE task_id = ? AND type = 'log' ORDER BY id`, taskId).map(
       toEvent,
+    );
+  }
+
+  // ---- the check-run outbox ----------------------------------------------
+
+  async touchCheckRun(deploymentId: string): Promise<void> {
+    await this.write(() =>
+      this.run(
+        `INSERT INTO check_runs (deployment_id, version, touched_at) VALUES (?, 1, ?)
+         ON CONFLICT (deployment_id) DO UPDATE SET version = version + 1, touched_at = excluded.touched_at
+         WHERE NOT completed`,
+        deploymentId,
+        Date.now(),
+      ),
+    );
+  }
+
+  async pendingCheckRuns(limit: number): Promise<CheckRunRow[]> {
+    return this.all(
+      'SELECT * FROM check_runs WHERE version > sent_version ORDER BY touched_at LIMIT ?',
+      limit,
+    ).map(toCheckRun);
+  }
+
+  async getCheckRun(deploymentId: string): Promise<CheckRunRow | null> {
+    const r = this.get('SELECT * FROM check_runs WHERE deployment_id = ?', deploymentId);
+    return r ? toCheckRun(r) : null;
+  }
+
+  async markCheckRunSent(
+    deploymentId: string,
+    sent: { version: number; checkRunId: number | null; at: number; annotations: number; completed: boolean },
+  ): Promise<void> {
+    this.run(
+      `UPDATE check_runs SET sent_version = MAX(sent_version, ?), check_run_id = ?, sent_at = ?, annotations = ?,
+         completed = ? WHERE deployment_id = ?`,
+      sent.version,
+      sent.checkRunId,
+      sent.at,
+      sent.annotations,
+      sent.completed ? 1 : 0,
+      deploymentId,
     );
   }
 }

@@ -129,6 +129,12 @@ export interface Store {
   close(): Promise<void>;
   /** The store's clock (the database's, for PostgreSQL), in ms since the epoch. */
   now(): Promise<number>;
+  /**
+   * A shared store calls `listener` when another node may have made work
+   * claimable ('queue') or changed a node's cap ('node:<name>'); returns the
+   * unsubscribe. Best effort (a lost connection loses some): callers still poll.
+   */
+  onWake?(listener: (reason: string) => void): () => void;
 
   /** Registers (or re-registers) a node, bumping its epoch; a persisted task cap wins over `defaultCap`. */
   registerNode(name: string, defaultCap: number): Promise<NodeRow>;
@@ -189,4 +195,34 @@ export interface Store {
   appendEvents(events: NewEvent[]): Promise<void>;
   eventsSince(deploymentId: string, afterId: number, limit: number): Promise<EventRow[]>;
   taskLog(taskId: string): Promise<EventRow[]>;
+
+  // ---- the check-run outbox (design: Check runs) ----
+  // One row per deployment that reports to GitHub. `version` counts news;
+  // the reporter sends the deployment's current state when version > sentVersion,
+  // so an update that failed, or was pending when the agent died, is sent later.
+  /** Records news for the deployment's check run, creating its row on first call. */
+  touchCheckRun(deploymentId: string): Promise<void>;
+  /** Rows with unsent news (version > sentVersion), oldest news first. */
+  pendingCheckRuns(limit: number): Promise<CheckRunRow[]>;
+  getCheckRun(deploymentId: string): Promise<CheckRunRow | null>;
+  /** After GitHub accepted a create or update that reflected news up to `version`. */
+  markCheckRunSent(
+    deploymentId: string,
+    sent: { version: number; checkRunId: number | null; at: number; annotations: number; completed: boolean },
+  ): Promise<void>;
+}
+
+/** A deployment's GitHub check run and its outbox state. */
+export interface CheckRunRow {
+  deploymentId: string;
+  /** GitHub's id, once the create call succeeded. */
+  checkRunId: number | null;
+  version: number;
+  sentVersion: number;
+  /** When the last update went out (ms since the epoch): updates are at least 10 s apart. */
+  sentAt: number | null;
+  /** Failed actions already sent as annotations (they are appended, 50 per request). */
+  annotations: number;
+  /** GitHub has the completed status: nothing more to send. */
+  completed: boolean;
 }

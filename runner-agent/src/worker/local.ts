@@ -2,8 +2,10 @@
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import type { Target } from '../../../src/plan/index.ts';
+import type { PackageCache, PackageSpec } from '../packages/cache.ts';
+import type { ExtractLimits } from '../packages/extract.ts';
 import { Executor } from './executor.ts';
-import type { ActionRequest, ActionResult, Worker } from './types.ts';
+import type { AcquireReport, ActionRequest, ActionResult, Worker } from './types.ts';
 
 export interface LocalWorkerOptions {
   name: string;
@@ -12,6 +14,9 @@ export interface LocalWorkerOptions {
   /** Each action runs in a fresh directory below this one. */
   workDir: string;
   killGraceMs: number;
+  /** This worker's package cache (uploads land here too). */
+  packages: PackageCache;
+  extractLimits?: ExtractLimits;
 }
 
 export class LocalWorker implements Worker {
@@ -40,38 +45,115 @@ export class LocalWorker implements Worker {
     signal: AbortSignal,
     onLine: (stream: 'stdout' | 'stderr', line: string) => void,
   ): Promise<ActionResult> {
-    if (request.kind === 'deploy') {
+    this.runningActions++;
+    try {
+      if (request.kind === 'deploy') return await this.deploy(request, signal, onLine);
+      return await this.script(request, signal, onLine);
+    } finally {
+      this.runningActions--;
+    }
+  }
+
+  private async script(
+    request: ActionRequest,
+    signal: AbortSignal,
+    onLine: (stream: 'stdout' | 'stderr', line: string) => void,
+  ): Promise<ActionResult> {
+    const executor = this.executors.reduce((a, b) => (b.load < a.load ? b : a));
+    const r = await executor.run(
+      request.actionId,
+      {
+        script: request.script,
+        cwd: request.cwd ?? join(this.opts.workDir, request.actionId),
+        scratch: !request.cwd,
+        env: request.env,
+        timeoutMs: request.timeoutMs,
+        killGraceMs: this.opts.killGraceMs,
+      },
+      signal,
+      onLine,
+    );
+    return {
+      ok: r.reason === 'exited' && r.exitCode === 0,
+      cancelled: r.reason === 'cancelled',
+      exitCode: r.exitCode,
+      message: r.message,
+    };
+  }
+
+  async acquire(
+    spec: PackageSpec,
+    holder: string,
+    signal: AbortSignal,
+    onLine: (line: string) => void,
+  ): Promise<AcquireReport> {
+    const r = await this.opts.packages.acquire(spec, holder, signal, (attempt, err, delayMs) =>
+      onLine(`package ${spec.name}: attempt ${attempt} failed (${err.message}); retrying in ${delayMs} ms`),
+    );
+    return { ...r, package: spec.name, worker: this.name };
+  }
+
+  releasePackages(holder: string): void {
+    this.opts.packages.release(holder);
+  }
+
+  /** A deploy action: acquire (a cache hit once the task acquired it), install, hooks, switch. */
+  private async deploy(
+    request: ActionRequest,
+    signal: AbortSignal,
+    onLine: (stream: 'stdout' | 'stderr', line: string) => void,
+  ): Promise<ActionResult> {
+    const deploy = request.deploy;
+    if (!deploy || !request.cwd) {
       return {
         ok: false,
         cancelled: false,
         exitCode: null,
-        message: 'deploy steps need package acquisition, which this agent does not have yet',
+        message: 'a deploy action needs a package and a target',
       };
     }
-    this.runningActions++;
+    const deadline = Date.now() + request.timeoutMs;
+    const bounded = AbortSignal.any([signal, AbortSignal.timeout(request.timeoutMs)]);
+    const say = (line: string) => onLine('stdout', line);
     try {
-      const executor = this.executors.reduce((a, b) => (b.load < a.load ? b : a));
-      const r = await executor.run(
-        request.actionId,
-        {
-          script: request.script,
-          cwd: request.cwd ?? join(this.opts.workDir, request.actionId),
-          scratch: !request.cwd,
-          env: request.env,
-          timeoutMs: request.timeoutMs,
-          killGraceMs: this.opts.killGraceMs,
+      const acquired = await this.acquire(deploy.package, request.actionId, bounded, say);
+      // Loaded with the first deploy action (it brings node-tar).
+      const { installRelease } = await import('../packages/install.ts');
+      await installRelease({
+        archive: acquired.path,
+        projectDir: request.cwd,
+        release: deploy.release,
+        keepReleases: deploy.keepReleases,
+        allowSymlinks: deploy.package.allowSymlinks,
+        limits: this.opts.extractLimits,
+        signal: bounded,
+        onLine: say,
+        runHook: async (script, cwd) => {
+          const r = await this.script(
+            {
+              ...request,
+              kind: 'run',
+              script: `exec bash ./${script}`,
+              cwd,
+              timeoutMs: Math.max(1, deadline - Date.now()),
+            },
+            signal,
+            onLine,
+          );
+          return { ok: r.ok, message: r.message };
         },
-        signal,
-        onLine,
-      );
+      });
+      return { ok: true, cancelled: false, exitCode: 0, message: `installed ${deploy.release}` };
+    } catch (err) {
+      const timedOut = !signal.aborted && bounded.aborted;
       return {
-        ok: r.reason === 'exited' && r.exitCode === 0,
-        cancelled: r.reason === 'cancelled',
-        exitCode: r.exitCode,
-        message: r.message,
+        ok: false,
+        cancelled: signal.aborted,
+        exitCode: null,
+        message: timedOut ? `timed out after ${request.timeoutMs} ms` : (err as Error).message,
       };
     } finally {
-      this.runningActions--;
+      this.opts.packages.release(request.actionId);
     }
   }
 

@@ -1,6 +1,7 @@
 // What the coordinator asks of a worker: run one action. The agent's own
 // worker (local.ts) runs it in a child process; remote workers take it over HTTP.
 import type { Target } from '../../../src/plan/index.ts';
+import type { Acquired, PackageSpec } from '../packages/cache.ts';
 
 export interface ActionRequest {
   actionId: string;
@@ -17,6 +18,14 @@ export interface ActionRequest {
    * steps and releases; worker steps get a fresh directory (absent here).
    */
   cwd?: string;
+  /** Deploy actions: the package to install into <cwd>/<release>. */
+  deploy?: { package: PackageSpec; release: string; keepReleases: number };
+}
+
+/** One package acquisition on a worker (design rule 4), as events and metrics report it. */
+export interface AcquireReport extends Acquired {
+  package: string;
+  worker: string;
 }
 
 export interface ActionResult {
@@ -36,4 +45,16 @@ export interface Worker {
     signal: AbortSignal,
     onLine: (stream: 'stdout' | 'stderr', line: string) => void,
   ): Promise<ActionResult>;
+  /**
+   * Makes a package available on this worker (downloaded once per sha256
+   * however many tasks ask at once) and pins it for `holder` until
+   * releasePackages(holder).
+   */
+  acquire(
+    spec: PackageSpec,
+    holder: string,
+    signal: AbortSignal,
+    onLine: (line: string) => void,
+  ): Promise<AcquireReport>;
+  releasePackages(holder: string): void;
 }

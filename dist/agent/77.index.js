@@ -1,8 +1,8 @@
-export const id = 94;
-export const ids = [94];
+export const id = 77;
+export const ids = [77];
 export const modules = {
 
-/***/ 74094:
+/***/ 80077:
 /***/ ((__unused_webpack_module, __webpack_exports__, __webpack_require__) => {
 
 
@@ -58,68 +58,8 @@ const drainSchema = schemas/* strictObject */.rej({ wait: schemas/* boolean */.z
 var external_node_events_ = __webpack_require__(78474);
 // EXTERNAL MODULE: ./src/plan/index.ts + 9 modules
 var src_plan = __webpack_require__(91816);
-;// CONCATENATED MODULE: ./runner-agent/src/store/types.ts
-const TERMINAL_TASK_STATES = ['succeeded', 'failed', 'cancelled', 'interrupted'];
-class StaleLeaseError extends Error {
-    constructor(what) {
-        super(`${what}: the lease is no longer held (another node took over, or the task was cancelled)`);
-    }
-}
-
-;// CONCATENATED MODULE: ./runner-agent/src/scheduler/event-log.ts
-// Events (transitions and log lines) go to the store in small batches, and
-// listeners in this process (SSE streams) hear of each batch at once. A batch
-// is at most a few milliseconds old, so a crash loses at most that much log.
-
-const FLUSH_MS = 20;
-const MAX_BATCH = 500;
-class EventLog {
-    buffer = [];
-    timer = null;
-    flushing = Promise.resolve();
-    emitter = new external_node_events_.EventEmitter();
-    store;
-    onError;
-    constructor(store, onError) {
-        this.store = store;
-        this.onError = onError;
-        this.emitter.setMaxListeners(0);
-    }
-    emit(event) {
-        this.buffer.push({ ...event, at: event.at ?? Date.now() });
-        if (this.buffer.length >= MAX_BATCH)
-            void this.flush();
-        else
-            this.timer ??= setTimeout(() => void this.flush(), FLUSH_MS);
-    }
-    /** Writes what is buffered; resolves when it is in the store. */
-    flush() {
-        if (this.timer)
-            clearTimeout(this.timer);
-        this.timer = null;
-        const batch = this.buffer;
-        this.buffer = [];
-        this.flushing = this.flushing.then(async () => {
-            if (batch.length === 0)
-                return;
-            try {
-                await this.store.appendEvents(batch);
-            }
-            catch (err) {
-                this.onError(err);
-            }
-            for (const id of new Set(batch.map((e) => e.deploymentId)))
-                this.emitter.emit(id);
-        });
-        return this.flushing;
-    }
-    /** Calls `listener` after events of the deployment were written; returns the unsubscribe. */
-    subscribe(deploymentId, listener) {
-        this.emitter.on(deploymentId, listener);
-        return () => this.emitter.off(deploymentId, listener);
-    }
-}
-
+// EXTERNAL MODULE: ./runner-agent/src/store/types.ts
+var types = __webpack_require__(66143);
 ;// CONCATENATED MODULE: ./runner-agent/src/scheduler/target-releases.ts
 // Wake-ups for actions waiting on a target's mutex. Releases are counted, so a
 // waiter notes the count before it tries the lock and cannot miss a release
@@ -157,16 +97,436 @@ class TargetReleases {
     }
 }
 
-// EXTERNAL MODULE: external "node:crypto"
-var external_node_crypto_ = __webpack_require__(77598);
-;// CONCATENATED MODULE: ./runner-agent/src/ids.ts
-// Ids like dep_01jd3k…: a time prefix keeps them roughly sortable in listings,
-// random bits keep them unguessable.
-
-function newId(prefix) {
-    return `${prefix}_${Date.now().toString(36)}${(0,external_node_crypto_.randomBytes)(8).toString('hex')}`;
+;// CONCATENATED MODULE: ./runner-agent/src/worker/remote.ts
+class StaleEpochError extends Error {
+}
+const WORKER_LOST = 'worker lost';
+let jobSeq = 0;
+class RemoteWorker {
+    name;
+    pools;
+    targets;
+    maxActions;
+    epoch;
+    /** Last request from the worker (ms); a poll held open counts as contact too. */
+    lastSeen = Date.now();
+    online = true;
+    jobs = new Map();
+    cancels = [];
+    poller = null;
+    onChange;
+    constructor(reg, epoch, onChange) {
+        this.name = reg.name;
+        this.pools = reg.pools;
+        this.targets = reg.targets.map((t) => ({
+            name: t.name,
+            roles: t.roles,
+            host: t.host,
+            root: t.root,
+            ...(t.tenants ? { tenants: t.tenants } : {}),
+        }));
+        this.maxActions = reg.maxActions;
+        this.epoch = epoch;
+        this.onChange = onChange;
+    }
+    get runningActions() {
+        let n = 0;
+        for (const p of this.jobs.values())
+            if (p.job.type === 'action')
+                n++;
+        return n;
+    }
+    get polling() {
+        return this.poller !== null;
+    }
+    async execute(request, signal, onLine) {
+        const r = await this.send({ id: `job${++jobSeq}`, type: 'action', request }, signal, onLine);
+        if ('ok' in r)
+            return r;
+        return { ok: false, cancelled: false, exitCode: null, message: 'error' in r ? r.error : 'bad result' };
+    }
+    async acquire(spec, holder, signal, onLine) {
+        const r = await this.send({ id: `job${++jobSeq}`, type: 'acquire', spec, holder }, signal, (_s, l) => onLine(l));
+        if ('acquired' in r)
+            return { ...r.acquired, package: spec.name, worker: this.name };
+        throw new Error('error' in r ? r.error : r.message);
+    }
+    releasePackages(holder) {
+        if (!this.online)
+            return;
+        this.queue({ id: `job${++jobSeq}`, type: 'release', holder });
+    }
+    send(job, signal, onLine) {
+        if (!this.online)
+            return Promise.resolve({ error: `${WORKER_LOST}: worker ${this.name} is offline` });
+        return new Promise((resolve) => {
+            const onAbort = () => {
+                const p = this.jobs.get(job.id);
+                if (!p)
+                    return;
+                if (!p.sent) {
+                    this.jobs.delete(job.id);
+                    resolve({ ok: false, cancelled: true, exitCode: null, message: 'cancelled' });
+                    return;
+                }
+                // The worker stops the process and answers with the cancelled result.
+                this.cancels.push(job.id);
+                this.wake();
+            };
+            const settle = (r) => {
+                signal.removeEventListener('abort', onAbort);
+                this.jobs.delete(job.id);
+                this.onChange();
+                resolve(r);
+            };
+            this.jobs.set(job.id, { job, sent: false, onLine, settle });
+            signal.addEventListener('abort', onAbort, { once: true });
+            if (signal.aborted)
+                onAbort();
+            else
+                this.wake();
+        });
+    }
+    queue(job) {
+        this.jobs.set(job.id, { job, sent: false, onLine: () => { }, settle: () => this.jobs.delete(job.id) });
+        this.wake();
+    }
+    unsent() {
+        const jobs = [];
+        for (const p of this.jobs.values()) {
+            if (p.sent)
+                continue;
+            p.sent = true;
+            jobs.push(p.job);
+            // Releases have no answer.
+            if (p.job.type === 'release')
+                this.jobs.delete(p.job.id);
+        }
+        return { jobs, cancel: this.cancels.splice(0) };
+    }
+    wake() {
+        const poller = this.poller;
+        if (!poller)
+            return;
+        const answer = this.unsent();
+        if (answer.jobs.length === 0 && answer.cancel.length === 0)
+            return;
+        this.poller = null;
+        poller(answer);
+    }
+    /**
+     * The worker's long poll: answers at once when jobs or cancellations wait,
+     * else when one arrives or after `holdMs`. `gone` resolves when the
+     * worker's connection closed, so jobs are never handed to a dead poll.
+     */
+    poll(epoch, holdMs, gone) {
+        this.check(epoch);
+        this.lastSeen = Date.now();
+        const now = this.unsent();
+        if (now.jobs.length || now.cancel.length)
+            return Promise.resolve(now);
+        // A newer poll replaces an older one (the worker gave up on it).
+        this.poller?.({ jobs: [], cancel: [] });
+        return new Promise((resolve) => {
+            const done = (a) => {
+                clearTimeout(timer);
+                if (this.poller === done)
+                    this.poller = null;
+                resolve(a);
+            };
+            const timer = setTimeout(() => done({ jobs: [], cancel: [] }), holdMs);
+            this.poller = done;
+            void gone.then(() => {
+                if (this.poller === done)
+                    done({ jobs: [], cancel: [] });
+            });
+        });
+    }
+    log(epoch, jobId, lines) {
+        this.check(epoch);
+        this.lastSeen = Date.now();
+        const p = this.jobs.get(jobId);
+        if (!p)
+            return;
+        for (const l of lines)
+            p.onLine(l.stream, l.line);
+    }
+    /** False when the job is unknown (it was settled already, e.g. as lost). */
+    result(epoch, jobId, result) {
+        this.check(epoch);
+        this.lastSeen = Date.now();
+        const p = this.jobs.get(jobId);
+        if (!p)
+            return false;
+        p.settle(result);
+        return true;
+    }
+    /** No contact within leaseTtl: every job it had fails with `worker lost` (retries apply). */
+    lose() {
+        this.online = false;
+        this.poller?.({ jobs: [], cancel: [] });
+        this.poller = null;
+        this.cancels.length = 0;
+        for (const p of [...this.jobs.values()]) {
+            p.settle(p.job.type === 'action'
+                ? { ok: false, cancelled: false, exitCode: null, message: WORKER_LOST }
+                : { error: `${WORKER_LOST}: worker ${this.name} stopped answering` });
+        }
+        this.jobs.clear();
+    }
+    check(epoch) {
+        if (epoch !== this.epoch || !this.online) {
+            throw new StaleEpochError(`epoch ${epoch} of worker ${this.name} is stale (current ${this.online ? this.epoch : 'none: the worker was declared lost'}); register again`);
+        }
+    }
 }
 
+;// CONCATENATED MODULE: ./runner-agent/src/worker/registry.ts
+
+
+class RegistryError extends Error {
+    status;
+    constructor(status, message) {
+        super(message);
+        this.status = status;
+    }
+}
+class WorkerRegistry {
+    local;
+    localMax;
+    leaseTtlMs;
+    remotes = new Map();
+    /** Actions placed on each worker and not finished yet (the cap counts these). */
+    busy = new Map();
+    epochs = 0;
+    /** Counted like target releases, so a waiter cannot miss a change made while it looked. */
+    changed = new TargetReleases();
+    sweeper = null;
+    constructor(opts) {
+        this.local = opts.local;
+        this.localMax = opts.localMaxActions ?? Number.POSITIVE_INFINITY;
+        this.leaseTtlMs = opts.leaseTtlMs;
+    }
+    /** Checks for silent workers every second, so a lost one is noticed within leaseTtl + 1 s. */
+    start() {
+        this.sweeper = setInterval(() => this.sweep(), 1000);
+        this.sweeper.unref();
+    }
+    stop() {
+        if (this.sweeper)
+            clearInterval(this.sweeper);
+        for (const w of this.remotes.values())
+            w.lose();
+    }
+    sweep(now = Date.now()) {
+        for (const w of this.remotes.values()) {
+            if (w.online && !w.polling && now - w.lastSeen > this.leaseTtlMs) {
+                w.lose();
+                this.notify();
+            }
+        }
+    }
+    /** Targets every known worker hosts, online or not (an offline worker's actions wait for it). */
+    targets() {
+        const all = [...this.local.targets];
+        for (const w of this.remotes.values())
+            all.push(...w.targets);
+        return all;
+    }
+    remote(name) {
+        const w = this.remotes.get(name);
+        if (!w)
+            throw new RegistryError(404, `worker ${name} is not registered here; register again`);
+        return w;
+    }
+    register(reg) {
+        if (reg.name === this.local.name)
+            throw new RegistryError(409, `worker name ${reg.name} is this coordinator's own worker`);
+        const mine = new Set(reg.targets.map((t) => t.name));
+        if (mine.size !== reg.targets.length)
+            throw new RegistryError(400, `worker ${reg.name} lists a target name twice`);
+        for (const w of [this.local, ...this.remotes.values()]) {
+            if (w.name === reg.name)
+                continue;
+            const clash = w.targets.find((t) => mine.has(t.name));
+            if (clash)
+                throw new RegistryError(409, `target ${clash.name} is already hosted by worker ${w.name}`);
+        }
+        const epoch = ++this.epochs;
+        const old = this.remotes.get(reg.name);
+        // A restarted worker re-registers with the same name: its old life's
+        // actions are lost, and its new description replaces the old one.
+        old?.lose();
+        const w = new RemoteWorker(reg, epoch, () => this.notify());
+        this.remotes.set(reg.name, w);
+        this.notify();
+        return w;
+    }
+    isOnline(w) {
+        return w === this.local || w.online;
+    }
+    capOf(w) {
+        return w === this.local ? this.localMax : w.maxActions;
+    }
+    take(w) {
+        this.busy.set(w.name, (this.busy.get(w.name) ?? 0) + 1);
+        let released = false;
+        return {
+            worker: w,
+            done: () => {
+                if (released)
+                    return;
+                released = true;
+                this.busy.set(w.name, (this.busy.get(w.name) ?? 1) - 1);
+                this.notify();
+            },
+        };
+    }
+    hostOf(target) {
+        if (this.local.targets.some((t) => t.name === target))
+            return this.local;
+        for (const w of this.remotes.values())
+            if (w.targets.some((t) => t.name === target))
+                return w;
+        return undefined;
+    }
+    /** The workers hosting these targets that are online now. */
+    hostsOf(targets) {
+        const hosts = new Set();
+        for (const t of targets) {
+            const w = this.hostOf(t);
+            if (w && this.isOnline(w))
+                hosts.add(w);
+        }
+        return [...hosts];
+    }
+    /** A worker for an action now, or why there is none. */
+    place(where) {
+        if ('target' in where) {
+            const w = this.hostOf(where.target);
+            if (!w)
+                return { waitingOn: `target ${where.target}: no worker hosts it any more` };
+            if (!this.isOnline(w))
+                return { waitingOn: `target ${where.target}: worker ${w.name} is offline` };
+            const cap = this.capOf(w);
+            const n = this.busy.get(w.name) ?? 0;
+            if (n >= cap)
+                return { waitingOn: `worker ${w.name} runs ${n} of ${cap} actions (worker.maxActions)` };
+            return this.take(w);
+        }
+        const members = [this.local, ...this.remotes.values()].filter((w) => w.pools.includes(where.pool));
+        const live = members.filter((w) => this.isOnline(w));
+        if (live.length === 0) {
+            return {
+                waitingOn: members.length
+                    ? `pool ${where.pool}: its workers (${members.map((w) => w.name).join(', ')}) are offline`
+                    : `pool ${where.pool}: no worker belongs to it`,
+            };
+        }
+        const free = live.filter((w) => (this.busy.get(w.name) ?? 0) < this.capOf(w));
+        if (free.length === 0)
+            return { waitingOn: `pool ${where.pool}: all ${live.length} online workers run their maxActions` };
+        const least = free.reduce((a, b) => (this.busy.get(b.name) ?? 0) < (this.busy.get(a.name) ?? 0) ? b : a);
+        return this.take(least);
+    }
+    /** Changes so far; pass it to `changes` once place() answered with a reason to wait. */
+    get seen() {
+        return this.changed.seen;
+    }
+    /** Resolves after a change since `seen` (a worker came, went or finished an action), or after `ms`. */
+    changes(seen, ms, signal) {
+        return this.changed.after(seen, ms, signal);
+    }
+    notify() {
+        this.changed.notify();
+    }
+    list() {
+        const view = (w, lastSeen) => ({
+            name: w.name,
+            pools: w.pools,
+            targets: w.targets.map((t) => ({
+                name: t.name,
+                roles: t.roles,
+                host: t.host,
+                tenants: t.tenants ?? null,
+            })),
+            state: this.isOnline(w) ? 'online' : 'offline',
+            local: w === this.local,
+            runningActions: w.runningActions,
+            maxActions: Number.isFinite(this.capOf(w)) ? this.capOf(w) : null,
+            lastHeartbeat: new Date(lastSeen).toISOString(),
+        });
+        return [
+            view(this.local, Date.now()),
+            ...[...this.remotes.values()].map((w) => view(w, w.polling ? Date.now() : w.lastSeen)),
+        ];
+    }
+}
+
+;// CONCATENATED MODULE: ./runner-agent/src/scheduler/event-log.ts
+// Events (transitions and log lines) go to the store in small batches, and
+// listeners in this process (SSE streams) hear of each batch at once. A batch
+// is at most a few milliseconds old, so a crash loses at most that much log.
+
+const FLUSH_MS = 20;
+const MAX_BATCH = 500;
+/** The emitter's name for whole batches; deployment ids start with dep_, so it cannot clash. */
+const BATCH = Symbol('batch');
+class EventLog {
+    buffer = [];
+    timer = null;
+    flushing = Promise.resolve();
+    emitter = new external_node_events_.EventEmitter();
+    store;
+    onError;
+    constructor(store, onError) {
+        this.store = store;
+        this.onError = onError;
+        this.emitter.setMaxListeners(0);
+    }
+    emit(event) {
+        this.buffer.push({ ...event, at: event.at ?? Date.now() });
+        if (this.buffer.length >= MAX_BATCH)
+            void this.flush();
+        else
+            this.timer ??= setTimeout(() => void this.flush(), FLUSH_MS);
+    }
+    /** Writes what is buffered; resolves when it is in the store. */
+    flush() {
+        if (this.timer)
+            clearTimeout(this.timer);
+        this.timer = null;
+        const batch = this.buffer;
+        this.buffer = [];
+        this.flushing = this.flushing.then(async () => {
+            if (batch.length === 0)
+                return;
+            try {
+                await this.store.appendEvents(batch);
+            }
+            catch (err) {
+                this.onError(err);
+            }
+            for (const id of new Set(batch.map((e) => e.deploymentId)))
+                this.emitter.emit(id);
+            this.emitter.emit(BATCH, batch);
+        });
+        return this.flushing;
+    }
+    /** Calls `listener` with every batch once it is written (the check-run reporter); returns the unsubscribe. */
+    onBatch(listener) {
+        this.emitter.on(BATCH, listener);
+        return () => this.emitter.off(BATCH, listener);
+    }
+    /** Calls `listener` after events of the deployment were written; returns the unsubscribe. */
+    subscribe(deploymentId, listener) {
+        this.emitter.on(deploymentId, listener);
+        return () => this.emitter.off(deploymentId, listener);
+    }
+}
+
+// EXTERNAL MODULE: ./runner-agent/src/ids.ts
+var ids = __webpack_require__(78894);
 ;// CONCATENATED MODULE: ./runner-agent/src/scheduler/mask.ts
 function makeMask(secrets) {
     const values = [...new Set(secrets.filter((s) => s.length >= 3))].sort((a, b) => b.length - a.length);
@@ -209,6 +569,11 @@ class TaskRunner {
     abort = new AbortController();
     deploymentId;
     actionStarted = false;
+    /** Packages acquired for this task (or why not), by package name. */
+    acquired = new Map();
+    /** Workers that acquired packages for this task, to release them when it ends. */
+    usedWorkers = new Set();
+    steps = [];
     constructor(deps, task, deployment) {
         this.deps = deps;
         this.task = task;
@@ -226,7 +591,7 @@ class TaskRunner {
     }
     async run() {
         const { store } = this.deps;
-        const expanded = (0,src_plan/* expandActions */.Ud)(this.plan, this.task.tenant, this.deps.worker.targets);
+        const expanded = (0,src_plan/* expandActions */.Ud)(this.plan, this.task.tenant, this.deps.workers.targets());
         if (!expanded.ok) {
             const message = expanded.issues.map((i) => `${i.path}: ${i.message}`).join('; ');
             this.log(`task cannot run: ${message}`);
@@ -235,7 +600,7 @@ class TaskRunner {
         const steps = expanded.value.map((specs, stepIndex) => specs.map((spec) => ({
             spec,
             row: {
-                id: newId('act'),
+                id: (0,ids/* newId */.S)('act'),
                 taskId: this.task.id,
                 stepIndex,
                 step: spec.step.name,
@@ -245,7 +610,17 @@ class TaskRunner {
                 attempt: 0,
             },
         })));
+        this.steps = steps;
         await store.insertActions(steps.flat().map((a) => a.row));
+        try {
+            return await this.runSteps(steps);
+        }
+        finally {
+            for (const w of this.usedWorkers)
+                w.releasePackages(this.task.id);
+        }
+    }
+    async runSteps(steps) {
         let failedStep = null;
         for (const [i, actions] of steps.entries()) {
             const step = this.plan.steps[i];
@@ -258,7 +633,10 @@ class TaskRunner {
                 continue;
             }
             this.event('step.started', { step: step.name, actions: actions.length });
-            const ok = await this.runStep(step, actions);
+            const acquireError = step.kind === 'deploy' ? await this.acquireFrom(i, step.package) : null;
+            if (acquireError)
+                await this.settle(actions, 'failed', acquireError);
+            const ok = acquireError === null && (await this.runStep(step, actions));
             this.event('step.finished', { step: step.name, ok });
             if (!ok && !step.continueOnError)
                 failedStep = step.name;
@@ -333,6 +711,95 @@ class TaskRunner {
         }
         return true;
     }
+    /**
+     * Before the first step that uses a package: acquires the packages of this
+     * and every later deploy step not acquired yet, at most acquireParallelism
+     * at once (design rule 4). Resolves with why `name` could not be acquired,
+     * or null.
+     */
+    async acquireFrom(stepIndex, name) {
+        if (!this.acquired.has(name)) {
+            const wanted = new Set();
+            for (const s of this.plan.steps.slice(stepIndex))
+                if (s.kind === 'deploy' && !this.acquired.has(s.package))
+                    wanted.add(s.package);
+            const queue = [...wanted];
+            const lane = async () => {
+                for (let next = queue.shift(); next && !this.abort.signal.aborted; next = queue.shift()) {
+                    this.acquired.set(next, await this.acquireOne(next));
+                }
+            };
+            await Promise.all(Array.from({ length: Math.min(this.plan.concurrency.acquireParallelism, queue.length) }, lane));
+        }
+        // A cancelled task's step settles its actions as cancelled, not failed.
+        if (this.abort.signal.aborted)
+            return null;
+        return this.acquired.get(name) ?? null;
+    }
+    /**
+     * Acquires a package on every online worker hosting a target of a step that
+     * deploys it; a worker offline now acquires it in the deploy action itself.
+     */
+    async acquireOne(name) {
+        const targets = this.steps.flatMap((actions, i) => {
+            const step = this.plan.steps[i];
+            return step.kind === 'deploy' && step.package === name
+                ? actions.flatMap((a) => (a.spec.target ? [a.spec.target.name] : []))
+                : [];
+        });
+        const errors = await Promise.all(this.deps.workers.hostsOf(targets).map((w) => this.acquireOn(w, name)));
+        return errors.find((e) => e !== null) ?? null;
+    }
+    async acquireOn(worker, name) {
+        try {
+            const spec = this.packageSpec(name);
+            this.usedWorkers.add(worker);
+            const r = await worker.acquire(spec, this.task.id, this.abort.signal, (line) => this.log(line, { package: name }));
+            const what = { hit: 'cache hit', miss: 'downloaded', joined: 'downloaded by another task' }[r.cache];
+            this.log(`package ${name} (sha256 ${r.sha256.slice(0, 12)}…): ${what}, ${r.bytes} bytes in ${r.seconds.toFixed(3)} s on worker ${r.worker}`, { package: name });
+            this.event('package.acquired', {
+                package: name,
+                sha256: r.sha256,
+                bytes: r.bytes,
+                seconds: r.seconds,
+                cache: r.cache,
+                cacheHit: r.cache !== 'miss',
+                worker: r.worker,
+            });
+            this.deps.onPackage?.(r);
+            return null;
+        }
+        catch (err) {
+            const message = `package ${name} could not be acquired: ${this.mask(err.message)}`;
+            this.log(message, { package: name });
+            this.event('package.failed', { package: name, worker: worker.name, message });
+            this.deps.onPackage?.({ package: name, worker: worker.name, error: message });
+            return message;
+        }
+    }
+    packageSpec(name) {
+        const p = this.plan.packages[name];
+        if (p.source === 'upload') {
+            if (!p.sha256)
+                throw new Error(`upload package ${name} has no sha256; submit it with flotilla deploy or the action`);
+            return { name, source: 'upload', sha256: p.sha256, allowSymlinks: p.allowSymlinks };
+        }
+        const scope = {
+            project: this.deployment.project,
+            environment: this.deployment.environment,
+            release: this.deployment.release,
+            variables: { ...this.plan.variables, ...this.tenant?.variables },
+        };
+        if (this.tenant)
+            scope.tenant = this.tenant;
+        return {
+            name,
+            source: 'url',
+            url: (0,src_plan/* interpolate */.GW)(p.url, scope),
+            sha256: p.sha256,
+            allowSymlinks: p.allowSymlinks,
+        };
+    }
     async setWaiting(a, reason) {
         await this.deps.store.updateAction(a.row.id, { waitingOn: reason });
         if (reason)
@@ -359,36 +826,18 @@ class TaskRunner {
             let result = { ok: false, cancelled: false, exitCode: null, message: '' };
             const firstStart = Date.now();
             for (let attempt = 1; attempt <= step.retries + 1; attempt++) {
-                a.row.state = 'running';
-                const startedAt = Date.now();
-                await Promise.all([
-                    fenced,
-                    store.updateAction(a.row.id, {
-                        state: 'running',
-                        attempt,
-                        startedAt,
-                        worker: this.deps.worker.name,
-                        waitingOn: null,
-                    }),
-                ]);
-                this.event('action.started', {
-                    actionId: a.row.id,
-                    step: step.name,
-                    target: target?.name ?? null,
-                    attempt,
-                });
-                this.deps.onActionStart?.(this.task.id);
-                result = await this.deps.worker.execute({
-                    actionId: a.row.id,
-                    kind: step.kind,
-                    script: step.kind === 'run' && 'inline' in step.script
-                        ? (0,src_plan/* interpolate */.GW)(step.script.inline, this.scope(step, target))
-                        : '',
-                    env: this.env(step, target, attempt),
-                    timeoutMs: step.timeoutMs,
-                    target,
-                    ...(target ? { cwd: this.projectDir(target) } : {}),
-                }, this.abort.signal, (stream, line) => this.log(line, { stream, actionId: a.row.id, step: step.name, target: target?.name ?? null }));
+                // Chosen per attempt: a retry after `worker lost` goes to a live worker.
+                const placed = await this.placeAction(a);
+                if (!placed) {
+                    result = { ...result, cancelled: true, message: 'cancelled' };
+                    break;
+                }
+                try {
+                    result = await this.attempt(step, a, placed.worker, attempt, fenced);
+                }
+                finally {
+                    placed.done();
+                }
                 if (result.ok || result.cancelled || attempt > step.retries)
                     break;
                 const delay = Math.min(this.deps.retryBackoffMs * 2 ** (attempt - 1), 60_000);
@@ -432,6 +881,74 @@ class TaskRunner {
             }
         }
     }
+    /**
+     * Waits for a worker: the one hosting the target (online and under its
+     * action cap), or the least busy online worker of the step's pool. Null
+     * when the task was cancelled meanwhile.
+     */
+    async placeAction(a) {
+        const { workers } = this.deps;
+        const where = a.spec.target ? { target: a.spec.target.name } : { pool: a.spec.pool ?? 'default' };
+        let said = null;
+        while (!this.abort.signal.aborted) {
+            const seen = workers.seen;
+            const p = workers.place(where);
+            if ('worker' in p) {
+                if (said)
+                    await this.setWaiting(a, null);
+                return p;
+            }
+            if (p.waitingOn !== said) {
+                said = p.waitingOn;
+                await this.setWaiting(a, said);
+            }
+            await workers.changes(seen, 1000, this.abort.signal);
+        }
+        return null;
+    }
+    /** One attempt of an action on `worker`. */
+    async attempt(step, a, worker, attempt, fenced) {
+        const target = a.spec.target ?? null;
+        a.row.state = 'running';
+        await Promise.all([
+            fenced,
+            this.deps.store.updateAction(a.row.id, {
+                state: 'running',
+                attempt,
+                startedAt: Date.now(),
+                worker: worker.name,
+                waitingOn: null,
+            }),
+        ]);
+        this.event('action.started', {
+            actionId: a.row.id,
+            step: step.name,
+            target: target?.name ?? null,
+            worker: worker.name,
+            attempt,
+        });
+        this.deps.onActionStart?.(this.task.id);
+        return worker.execute({
+            actionId: a.row.id,
+            kind: step.kind,
+            script: step.kind === 'run' && 'inline' in step.script
+                ? (0,src_plan/* interpolate */.GW)(step.script.inline, this.scope(step, target))
+                : '',
+            env: this.env(step, target, attempt, worker),
+            timeoutMs: step.timeoutMs,
+            target,
+            ...(target ? { cwd: this.projectDir(target) } : {}),
+            ...(step.kind === 'deploy'
+                ? {
+                    deploy: {
+                        package: this.packageSpec(step.package),
+                        release: this.deployment.release,
+                        keepReleases: step.keepReleases,
+                    },
+                }
+                : {}),
+        }, this.abort.signal, (stream, line) => this.log(line, { stream, actionId: a.row.id, step: step.name, target: target?.name ?? null }));
+    }
     /** Waits for the target's mutex; false when the task was cancelled meanwhile. */
     async lockTarget(target, a) {
         let said = null;
@@ -471,7 +988,7 @@ class TaskRunner {
             scope.target = { name: target.name, host: target.host };
         return scope;
     }
-    env(step, target, attempt) {
+    env(step, target, attempt, worker) {
         const tenant = this.tenant;
         const env = {
             ...this.plan.variables,
@@ -486,7 +1003,7 @@ class TaskRunner {
             FLOTILLA_RELEASE: this.deployment.release,
             FLOTILLA_STEP: step.name,
             FLOTILLA_TARGET: target?.name ?? '',
-            FLOTILLA_WORKER: this.deps.worker.name,
+            FLOTILLA_WORKER: worker.name,
             FLOTILLA_NODE: this.deps.lease.node,
             FLOTILLA_ATTEMPT: String(attempt),
         };
@@ -682,6 +1199,7 @@ function nodeCapReason(nodes) {
 
 
 
+
 class ApiError extends Error {
     status;
     code;
@@ -701,6 +1219,8 @@ class Coordinator {
     node;
     /** Emits 'taskStarted', 'taskFinished' and 'actionStarted' (task id) for metrics and benchmarks. */
     signals = new external_node_events_.EventEmitter();
+    /** The local worker and the remote ones registered with this node. */
+    workers;
     opts;
     lease = { node: '', epoch: 0 };
     cap;
@@ -711,6 +1231,10 @@ class Coordinator {
     dispatching = false;
     dispatchAgain = false;
     heartbeatTimer = null;
+    heartbeatEveryMs = 0;
+    lastHeartbeat = 0;
+    ticking = false;
+    stopWake = null;
     waitingTimer = null;
     targetReleases = new TargetReleases();
     heldTargets = new Set();
@@ -719,10 +1243,12 @@ class Coordinator {
         this.store = opts.store;
         this.node = opts.node;
         this.cap = opts.taskCap;
+        this.workers = new WorkerRegistry({
+            local: opts.worker,
+            localMaxActions: opts.localMaxActions,
+            leaseTtlMs: opts.leaseTtlMs,
+        });
         this.events = new EventLog(opts.store, (err) => opts.log.error({ err }, 'could not write events'));
-    }
-    get worker() {
-        return this.opts.worker;
     }
     get taskCap() {
         return this.cap;
@@ -741,23 +1267,77 @@ class Coordinator {
         await this.recover({ node: this.node, currentEpoch: row.epoch });
         await this.recover({ staleBefore: (await this.store.now()) - this.opts.leaseTtlMs });
         await this.finishSettledDeployments();
-        this.heartbeatTimer = setInterval(() => void this.tick(), Math.max(200, Math.floor(this.opts.leaseTtlMs / 3)));
+        // Other nodes' news (tasks queued or freed, this node's cap changed) wakes
+        // dispatch at once; the tick below is the fallback when a notice is lost.
+        this.stopWake =
+            this.store.onWake?.((reason) => {
+                if (reason !== `node:${this.node}`)
+                    this.dispatch();
+                else
+                    this.refreshCap().catch((err) => this.opts.log.error({ err }, 'could not read the task cap'));
+            }) ?? null;
+        // Heartbeats every third of the lease; dead nodes are looked for every
+        // second, so a dead node's tasks move within about leaseTtl + 1 s.
+        this.heartbeatEveryMs = Math.max(200, Math.floor(this.opts.leaseTtlMs / 3));
+        this.lastHeartbeat = Date.now();
+        this.heartbeatTimer = setInterval(() => void this.tick(), Math.min(1000, this.heartbeatEveryMs));
         this.heartbeatTimer.unref();
+        this.workers.start();
         this.dispatch();
         this.scheduleWaiting();
     }
     async tick() {
+        if (this.ticking)
+            return;
+        this.ticking = true;
         try {
-            await this.store.heartbeat(this.lease);
-            const me = (await this.store.listNodes()).find((n) => n.name === this.node);
-            if (me)
-                this.cap = me.taskCap;
+            if (Date.now() - this.lastHeartbeat >= this.heartbeatEveryMs) {
+                await this.heartbeat();
+                await this.refreshCap();
+            }
             await this.recover({ staleBefore: (await this.store.now()) - this.opts.leaseTtlMs });
             this.dispatch();
         }
         catch (err) {
             this.opts.log.error({ err }, 'heartbeat failed');
         }
+        finally {
+            this.ticking = false;
+        }
+    }
+    async heartbeat() {
+        const sent = Date.now();
+        try {
+            await this.store.heartbeat(this.lease);
+            this.lastHeartbeat = sent;
+        }
+        catch (err) {
+            if (!(err instanceof types/* StaleLeaseError */.Q))
+                throw err;
+            await this.rejoin();
+        }
+    }
+    /**
+     * Another node found this node's lease expired (it was too slow to
+     * heartbeat, not dead) and took its tasks. Whatever still runs here runs in
+     * a lost lease's name: stop it (its writes would be refused anyway), then
+     * take a new epoch and carry on.
+     */
+    async rejoin() {
+        this.opts.log.warn({ node: this.node, epoch: this.lease.epoch }, 'lease lost to another node; rejoining');
+        for (const runner of this.running.values())
+            runner.abort.abort();
+        const row = await this.store.registerNode(this.node, this.opts.taskCap);
+        this.lease = { node: row.name, epoch: row.epoch };
+        this.cap = row.taskCap;
+        this.lastHeartbeat = Date.now();
+        await this.recover({ node: this.node, currentEpoch: row.epoch });
+    }
+    async refreshCap() {
+        const me = (await this.store.listNodes()).find((n) => n.name === this.node);
+        if (me)
+            this.cap = me.taskCap;
+        this.dispatch();
     }
     async recover(opts) {
         const recovered = await this.store.recoverTasks(opts);
@@ -802,6 +1382,13 @@ class Coordinator {
                 message: 'a script path reached the agent; clients (flotilla deploy, the action) send the script text',
             })));
         }
+        const unsent = Object.values(plan.packages).filter((p) => p.source === 'upload' && !p.sha256);
+        if (unsent.length) {
+            throw new ApiError(400, 'invalid_plan', 'upload packages must be uploaded by the client before submission', unsent.map((p) => ({
+                path: `/packages/${p.name}/sha256`,
+                message: 'an upload package reached the agent without its sha256; clients (flotilla deploy, the action) upload the file and set it',
+            })));
+        }
         const spec = (0,src_plan/* expandDeployment */.IQ)(plan, {
             release: req.release,
             environment: req.environment,
@@ -810,7 +1397,7 @@ class Coordinator {
         });
         if (!spec.ok)
             throw new ApiError(400, 'invalid_plan', 'the plan cannot be deployed as asked', spec.issues);
-        const inventoryIssues = (0,src_plan/* checkInventory */.Lb)(plan, spec.value, this.opts.worker.targets);
+        const inventoryIssues = (0,src_plan/* checkInventory */.Lb)(plan, spec.value, this.workers.targets());
         if (inventoryIssues.length) {
             throw new ApiError(400, 'invalid_plan', "the plan's steps do not match this agent's targets", inventoryIssues);
         }
@@ -904,6 +1491,7 @@ class Coordinator {
             await this.store.setDeploymentState(deployment.id, 'running');
             this.events.emit({ deploymentId: deployment.id, taskId: null, type: 'deployment.running', data: {} });
         }
+        const lease = this.lease;
         this.lastWaiting.delete(task.id);
         this.events.emit({
             deploymentId: deployment.id,
@@ -914,13 +1502,14 @@ class Coordinator {
         const runner = new TaskRunner({
             store: this.store,
             events: this.events,
-            worker: this.opts.worker,
-            lease: this.lease,
+            workers: this.workers,
+            lease,
             retryBackoffMs: this.opts.retryBackoffMs,
             targetReleases: this.targetReleases,
             heldTargets: this.heldTargets,
             onActionStart: (id) => this.signals.emit('actionStarted', id),
             onActionEnd: (state, seconds) => this.signals.emit('actionEnded', { state, seconds }),
+            onPackage: (r) => this.signals.emit('packageAcquired', r),
         }, task, deployment);
         this.running.set(task.id, runner);
         this.signals.emit('taskStarted', task.id);
@@ -932,7 +1521,9 @@ class Coordinator {
         })
             .then(async (outcome) => {
             try {
-                await this.store.finishTask(task.id, this.lease, outcome.state, outcome.message);
+                // The lease the task was claimed under: after a rejoin, the new
+                // epoch may hold a new run of the same task.
+                await this.store.finishTask(task.id, lease, outcome.state, outcome.message);
                 this.events.emit({
                     deploymentId: deployment.id,
                     taskId: task.id,
@@ -941,11 +1532,12 @@ class Coordinator {
                 });
             }
             catch (err) {
-                if (!(err instanceof StaleLeaseError))
+                if (!(err instanceof types/* StaleLeaseError */.Q))
                     throw err;
                 this.opts.log.warn({ task: task.id }, err.message);
             }
-            this.running.delete(task.id);
+            if (this.running.get(task.id) === runner)
+                this.running.delete(task.id);
             this.signals.emit('taskFinished', task.id);
             this.signals.emit('taskEnded', {
                 state: outcome.state,
@@ -961,7 +1553,7 @@ class Coordinator {
         if (await this.store.hasOpenTasks(id))
             return;
         const tasks = await this.store.tasksOf(id);
-        if (tasks.some((t) => !TERMINAL_TASK_STATES.includes(t.state)))
+        if (tasks.some((t) => !types/* TERMINAL_TASK_STATES */.o.includes(t.state)))
             return;
         const d = await this.store.getDeployment(id);
         if (!d || !['queued', 'running'].includes(d.state))
@@ -1105,10 +1697,12 @@ class Coordinator {
             await new Promise((r) => this.signals.once('taskFinished', r));
         if (this.heartbeatTimer)
             clearInterval(this.heartbeatTimer);
+        this.stopWake?.();
         if (this.waitingTimer)
             clearInterval(this.waitingTimer);
         while (this.dispatching)
             await new Promise((r) => setTimeout(r, 5));
+        this.workers.stop();
         await this.events.flush();
     }
 }
@@ -1119,34 +1713,318 @@ function loadSubmittedPlan(plan) {
     return source.ok ? (0,src_plan/* validatePlanValue */.T$)(source.value, source.locate) : source;
 }
 
+// EXTERNAL MODULE: ./runner-agent/src/packages/cache.ts
+var packages_cache = __webpack_require__(61126);
+// EXTERNAL MODULE: ./runner-agent/src/packages/errors.ts
+var errors = __webpack_require__(13281);
+;// CONCATENATED MODULE: ./runner-agent/src/packages/routes.ts
+
+
+
+function packageRoutes(cache, guard) {
+    return async (app) => {
+        app.removeAllContentTypeParsers();
+        app.addContentTypeParser('*', (_req, payload, done) => done(null, payload));
+        const shaOf = (req) => {
+            const { sha256 } = req.params;
+            if (!packages_cache/* SHA256 */.a.test(sha256)) {
+                throw new ApiError(400, 'invalid_request', `${sha256.slice(0, 80)} is not a sha256 (64 lowercase hex characters)`);
+            }
+            return sha256;
+        };
+        app.head('/v1/packages/:sha256', { preHandler: guard }, async (req, reply) => reply.status(cache.has(shaOf(req)) ? 200 : 404).send());
+        app.post('/v1/packages/:sha256', { preHandler: guard }, async (req, reply) => {
+            const sha256 = shaOf(req);
+            const limit = Math.min(cache.settings.maxPackageBytes, cache.settings.maxCacheBytes);
+            const length = Number(req.headers['content-length'] ?? Number.NaN);
+            if (length > limit) {
+                throw new ApiError(413, 'body_too_large', `the package is ${length} bytes; this agent takes at most ${limit}`);
+            }
+            try {
+                const r = await cache.put(sha256, req.body ?? req.raw);
+                return reply.status(r.created ? 201 : 200).send({ sha256, bytes: r.bytes, created: r.created });
+            }
+            catch (err) {
+                if (!(err instanceof errors/* PackageError */.J))
+                    throw err;
+                // The rest of a refused body is not worth reading.
+                reply.header('connection', 'close');
+                throw new ApiError(err.code === 'too_large' ? 413 : 400, err.code, err.message);
+            }
+        });
+    };
+}
+
+// EXTERNAL MODULE: external "node:fs"
+var external_node_fs_ = __webpack_require__(73024);
+// EXTERNAL MODULE: ./runner-agent/src/config/schema.ts
+var schema = __webpack_require__(83004);
+;// CONCATENATED MODULE: ./runner-agent/src/worker/protocol.ts
+// The wire between a coordinator and its remote workers (flotilla worker):
+// registration, the long-poll answer, log batches and results. One schema for
+// both sides, so neither can drift from the other.
+
+
+const protocol_name = schemas/* string */.YjP().regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, 'use letters, digits, ".", "_" and "-"');
+const registerSchema = schemas/* strictObject */.rej({
+    name: protocol_name,
+    pools: schemas/* array */.YOg(protocol_name).min(1),
+    // Remote targets need their root: deploy steps install below it on the worker's machine.
+    targets: schemas/* array */.YOg(schema/* targetConfigSchema */.x.required({ host: true, root: true })),
+    maxActions: schemas/* number */.aig().int().min(1).max(1000).default(10),
+});
+const epochSchema = schemas/* strictObject */.rej({ epoch: schemas/* number */.aig().int().min(1) });
+const lineSchema = schemas/* strictObject */.rej({ stream: schemas/* enum */.k5n(['stdout', 'stderr']), line: schemas/* string */.YjP() });
+const logBatchSchema = schemas/* strictObject */.rej({
+    epoch: schemas/* number */.aig().int().min(1),
+    lines: schemas/* array */.YOg(lineSchema).max(10_000),
+});
+const resultSchema = schemas/* strictObject */.rej({
+    epoch: schemas/* number */.aig().int().min(1),
+    result: schemas/* union */.KCZ([
+        schemas/* strictObject */.rej({
+            ok: schemas/* boolean */.zMY(),
+            cancelled: schemas/* boolean */.zMY(),
+            exitCode: schemas/* number */.aig().int().nullable(),
+            message: schemas/* string */.YjP(),
+        }),
+        schemas/* strictObject */.rej({
+            acquired: schemas/* strictObject */.rej({
+                sha256: schemas/* string */.YjP(),
+                path: schemas/* string */.YjP(),
+                bytes: schemas/* number */.aig(),
+                seconds: schemas/* number */.aig(),
+                cache: schemas/* enum */.k5n(['hit', 'miss', 'joined']),
+            }),
+        }),
+        schemas/* strictObject */.rej({ error: schemas/* string */.YjP() }),
+    ]),
+});
+
+;// CONCATENATED MODULE: ./runner-agent/src/worker/routes.ts
+// The coordinator's endpoints for remote workers: register, long-poll for
+// jobs, send log batches and results (all with the `worker` scope), fetch an
+// uploaded package's bytes, and list workers (`read`).
+
+
+
+
+
+
+
+/** Longest a poll is held: well inside the lease, so a held poll is itself a heartbeat. */
+const MAX_HOLD_MS = 20_000;
+function parse(schema, body, what) {
+    const r = schema.safeParse(body);
+    if (r.success)
+        return r.data;
+    throw new ApiError(400, 'invalid_request', `the body is not a valid ${what}`, (0,src_plan/* zodIssues */.mZ)(r.error, body).map((i) => ({ path: `/${i.path.join('/')}`, message: i.message })));
+}
+function mapped(fn) {
+    try {
+        return fn();
+    }
+    catch (err) {
+        if (err instanceof StaleEpochError)
+            throw new ApiError(409, 'stale_epoch', err.message);
+        if (err instanceof RegistryError)
+            throw new ApiError(err.status, err.status === 404 ? 'unknown_worker' : 'conflict', err.message);
+        throw err;
+    }
+}
+function workerRoutes(opts) {
+    const { registry } = opts;
+    const holdMs = Math.min(MAX_HOLD_MS, Math.floor(opts.leaseTtlMs / 3));
+    return async (app) => {
+        app.get('/v1/workers', { preHandler: opts.read }, async () => registry.list());
+        app.post('/v1/workers', { preHandler: opts.worker }, async (req, reply) => {
+            const reg = parse(registerSchema, req.body, 'worker registration');
+            const w = mapped(() => registry.register(reg));
+            const answer = { epoch: w.epoch, leaseTtlMs: opts.leaseTtlMs, pollMs: holdMs };
+            return reply.status(201).send(answer);
+        });
+        app.post('/v1/workers/:name/poll', { preHandler: opts.worker }, async (req, reply) => {
+            const { epoch } = parse(epochSchema, req.body, 'poll');
+            const w = mapped(() => registry.remote(req.params.name));
+            // The response closes early only when the worker's connection died.
+            const gone = new Promise((resolve) => reply.raw.once('close', () => resolve()));
+            return await mapped(() => w.poll(epoch, holdMs, gone));
+        });
+        app.post('/v1/workers/:name/jobs/:job/log', { preHandler: opts.worker }, async (req) => {
+            const batch = parse(logBatchSchema, req.body, 'log batch');
+            mapped(() => registry.remote(req.params.name).log(batch.epoch, req.params.job, batch.lines));
+            return { ok: true };
+        });
+        app.post('/v1/workers/:name/jobs/:job/result', { preHandler: opts.worker }, async (req) => {
+            const body = parse(resultSchema, req.body, 'job result');
+            const known = mapped(() => registry.remote(req.params.name).result(body.epoch, req.params.job, body.result));
+            if (!known)
+                throw new ApiError(409, 'unknown_job', `job ${req.params.job} is not running on worker ${req.params.name}`);
+            return { ok: true };
+        });
+        // Uploaded packages live in the coordinator's cache; workers fetch them from here.
+        app.get('/v1/packages/:sha256', 
+        // HEAD is the upload client's route (packages/routes.ts).
+        { preHandler: opts.worker, exposeHeadRoute: false }, async (req, reply) => {
+            const { sha256 } = req.params;
+            if (!packages_cache/* SHA256 */.a.test(sha256))
+                throw new ApiError(400, 'invalid_request', `${sha256.slice(0, 80)} is not a sha256 (64 lowercase hex characters)`);
+            if (!opts.packages.has(sha256))
+                throw new ApiError(404, 'not_found', `package ${sha256} was not uploaded to this agent`);
+            return reply.type('application/octet-stream').send((0,external_node_fs_.createReadStream)(opts.packages.pathOf(sha256)));
+        });
+    };
+}
+
+// EXTERNAL MODULE: external "node:crypto"
+var external_node_crypto_ = __webpack_require__(77598);
 ;// CONCATENATED MODULE: ./runner-agent/src/api/auth.ts
 // Who may call the API. Static tokens are stored only as their sha256, so a
-// leaked config file leaks no credential; comparison is constant-time.
+// leaked config file leaks no credential; comparison is constant-time. GitHub
+// OIDC tokens are verified with jose against the issuer's JWKS and then
+// matched against allow rules on their claims. A refusal names the rule that
+// failed and never echoes the token.
 
+const SCOPES = (/* unused pure expression or super */ null && (['deploy', 'drain', 'read', 'worker']));
+/** Claims an allow rule may pin; a token passes when every key of one rule equals its claim. */
+const ALLOW_CLAIMS = [
+    'repository',
+    'repository_id',
+    'repository_owner',
+    'environment',
+    'ref',
+    'workflow_ref',
+    'event_name',
+];
+/** What an OIDC principal may do unless its rule lists scopes: everything a workflow needs, not `worker`. */
+const OIDC_DEFAULT_SCOPES = ['deploy', 'drain', 'read'];
+/** Clock skew tolerated on exp, nbf and iat, between runner, GitHub and this machine. */
+const SKEW_SECONDS = 60;
+/** GitHub's tokens live 5 to 60 minutes; an older iat means a token kept around too long. */
+const MAX_TOKEN_AGE_SECONDS = 60 * 60;
 function authEnabled(settings) {
-    return settings.tokens.length > 0;
+    return settings.tokens.length > 0 || settings.oidc !== undefined;
 }
 function sha256Hex(text) {
     return (0,external_node_crypto_.createHash)('sha256').update(text).digest('hex');
 }
-function authorize(settings, header, scope) {
-    if (!authEnabled(settings))
-        return { ok: true, principal: 'anonymous (no auth configured; loopback only)' };
-    const m = /^Bearer\s+(\S+)$/i.exec(header ?? '');
-    if (!m)
-        return { ok: false, status: 401, message: 'an Authorization: Bearer <token> header is required' };
-    const digest = Buffer.from(sha256Hex(m[1]), 'hex');
-    const rule = settings.tokens.find((t) => (0,external_node_crypto_.timingSafeEqual)(Buffer.from(t.sha256, 'hex'), digest));
-    if (!rule)
-        return { ok: false, status: 401, message: 'the token matches no configured token (auth.tokens)' };
-    if (!rule.scopes.includes(scope)) {
-        return {
-            ok: false,
-            status: 403,
-            message: `token ${rule.name} lacks scope ${scope} (it has ${rule.scopes.join(', ')})`,
-        };
+const refuse = (status, message) => ({ ok: false, status, message });
+/** A JWS compact serialisation: three base64url parts, the first a JSON header. */
+function looksLikeJwt(token) {
+    return /^eyJ[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*$/.test(token);
+}
+class Authenticator {
+    settings;
+    // jose is loaded with the first OIDC token, so agents on static tokens never load it.
+    jose = null;
+    /** jti of accepted tokens until they expire: a token is good for one request. */
+    seen = new Map();
+    constructor(settings) {
+        this.settings = settings;
     }
-    return { ok: true, principal: `token ${rule.name}` };
+    verifier(oidc) {
+        this.jose ??= __webpack_require__.e(/* import() */ 460).then(__webpack_require__.bind(__webpack_require__, 6460)).then(({ createRemoteJWKSet, jwtVerify }) => ({
+            verify: jwtVerify,
+            jwks: createRemoteJWKSet(new URL(oidc.jwksUrl ?? `${oidc.issuer.replace(/\/+$/, '')}/.well-known/jwks`)),
+        }));
+        return this.jose;
+    }
+    get enabled() {
+        return authEnabled(this.settings);
+    }
+    async authorize(header, scope) {
+        if (!this.enabled)
+            return { ok: true, principal: 'anonymous (no auth configured; loopback only)' };
+        const m = /^Bearer\s+(\S+)$/i.exec(header ?? '');
+        if (!m)
+            return refuse(401, 'an Authorization: Bearer <token> header is required');
+        const token = m[1];
+        if (this.settings.oidc && looksLikeJwt(token))
+            return this.oidc(token, scope);
+        return this.staticToken(token, scope);
+    }
+    staticToken(token, scope) {
+        const digest = Buffer.from(sha256Hex(token), 'hex');
+        const rule = this.settings.tokens.find((t) => (0,external_node_crypto_.timingSafeEqual)(Buffer.from(t.sha256, 'hex'), digest));
+        if (!rule)
+            return refuse(401, 'the token matches no configured token (auth.tokens)');
+        if (!rule.scopes.includes(scope)) {
+            return refuse(403, `token ${rule.name} lacks scope ${scope} (it has ${rule.scopes.join(', ')})`);
+        }
+        return { ok: true, principal: `token ${rule.name}` };
+    }
+    async oidc(token, scope) {
+        const oidc = this.settings.oidc;
+        let claims;
+        try {
+            const { verify, jwks } = await this.verifier(oidc);
+            ({ payload: claims } = await verify(token, jwks, {
+                algorithms: ['RS256'],
+                issuer: oidc.issuer,
+                audience: oidc.audience,
+                clockTolerance: SKEW_SECONDS,
+                maxTokenAge: MAX_TOKEN_AGE_SECONDS,
+                requiredClaims: ['exp', 'iat', 'jti'],
+            }));
+        }
+        catch (err) {
+            return refuse(401, `OIDC token refused: ${joseRule(err, oidc)}`);
+        }
+        const now = Math.floor(Date.now() / 1000);
+        for (const [jti, exp] of this.seen)
+            if (exp + SKEW_SECONDS < now)
+                this.seen.delete(jti);
+        const jti = String(claims.jti);
+        if (this.seen.has(jti)) {
+            return refuse(401, 'OIDC token refused: rule jti: this token was already used (replay); request a new one');
+        }
+        this.seen.set(jti, Number(claims.exp));
+        const mismatches = [];
+        for (const [i, rule] of oidc.allow.entries()) {
+            const wrong = ALLOW_CLAIMS.filter((k) => rule[k] !== undefined && String(claims[k]) !== rule[k]);
+            if (wrong.length === 0) {
+                const scopes = rule.scopes ?? OIDC_DEFAULT_SCOPES;
+                if (!scopes.includes(scope)) {
+                    return refuse(403, `auth.oidc.allow[${i}] does not grant scope ${scope} (it grants ${scopes.join(', ')})`);
+                }
+                return { ok: true, principal: `oidc ${claims.repository ?? claims.sub} (${claims.ref ?? ''})` };
+            }
+            mismatches.push(`allow[${i}]: ${wrong.map((k) => `${k} must be ${rule[k]}, token has ${claims[k] ?? '(none)'}`).join('; ')}`);
+        }
+        return refuse(403, `OIDC token matches no auth.oidc.allow rule: ${mismatches.join(' | ')}`);
+    }
+}
+/** Names the verification rule a jose error (known by its code) stands for. */
+function joseRule(err, oidc) {
+    const e = err;
+    switch (e.code) {
+        case 'ERR_JWT_EXPIRED':
+            return e.claim === 'iat'
+                ? `rule iat: issued more than ${MAX_TOKEN_AGE_SECONDS}s ago`
+                : 'rule exp: the token has expired';
+        case 'ERR_JWT_CLAIM_VALIDATION_FAILED': {
+            const expected = {
+                iss: `rule iss: the issuer must be ${oidc.issuer}`,
+                aud: `rule aud: the audience must be ${oidc.audience}`,
+                nbf: 'rule nbf: the token is not valid yet',
+                iat: 'rule iat: issued in the future',
+            };
+            return (expected[e.claim ?? ''] ??
+                `rule ${e.claim}: ${e.reason === 'missing' ? 'claim missing' : 'check failed'}`);
+        }
+        case 'ERR_JOSE_ALG_NOT_ALLOWED':
+            return 'rule alg: only RS256 is accepted';
+        case 'ERR_JWS_SIGNATURE_VERIFICATION_FAILED':
+            return 'rule signature: the signature does not verify';
+        case 'ERR_JWKS_NO_MATCHING_KEY':
+            return "rule kid: no key of the issuer's JWKS signed this token";
+        case 'ERR_JWS_INVALID':
+        case 'ERR_JWT_INVALID':
+            return `rule format: ${e.message}`;
+        default:
+            // Anything else is the key set: unreachable, timed out, or not a JWKS.
+            return `rule jwks: the issuer's keys could not be fetched (${e.message})`;
+    }
 }
 
 // EXTERNAL MODULE: ./node_modules/prom-client/index.js
@@ -1223,6 +2101,33 @@ function createMetrics(co) {
         tasksFinished.inc({ state: e.state });
     });
     co.signals.on('actionEnded', (e) => actionDuration.observe({ state: e.state }, e.seconds));
+    const acquisitions = new prom_client.Counter({
+        name: 'flotilla_package_acquisitions_total',
+        help: 'Package acquisitions by worker and cache result (hit, miss, joined: waited for a download under way, failed)',
+        labelNames: ['worker', 'cache'],
+        registers: [registry],
+    });
+    const downloaded = new prom_client.Counter({
+        name: 'flotilla_package_downloaded_bytes_total',
+        help: 'Package bytes downloaded (cache misses), by worker',
+        labelNames: ['worker'],
+        registers: [registry],
+    });
+    const acquireSeconds = new prom_client.Histogram({
+        name: 'flotilla_package_acquire_seconds',
+        help: 'Time to acquire a package, by cache result',
+        labelNames: ['cache'],
+        buckets: [0.001, 0.01, 0.1, 0.5, 1, 5, 15, 60, 300],
+        registers: [registry],
+    });
+    co.signals.on('packageAcquired', (r) => {
+        if (!('cache' in r))
+            return acquisitions.inc({ worker: r.worker, cache: 'failed' });
+        acquisitions.inc({ worker: r.worker, cache: r.cache });
+        acquireSeconds.observe({ cache: r.cache }, r.seconds);
+        if (r.cache === 'miss')
+            downloaded.inc({ worker: r.worker }, r.bytes);
+    });
     return { contentType: registry.contentType, render: () => registry.metrics() };
 }
 
@@ -1381,6 +2286,8 @@ async function sendEvents(req, reply, opts) {
 
 
 
+
+
 const BODY_LIMIT = 4 * 1024 * 1024;
 function buildServer(opts) {
     const { coordinator: co } = opts;
@@ -1388,12 +2295,17 @@ function buildServer(opts) {
     const app = fastify_default()({
         logger: false,
         bodyLimit: opts.bodyLimitBytes ?? BODY_LIMIT,
-        requestTimeout: 30_000,
-        connectionTimeout: 60_000,
+        // No deadline for a whole request: a package upload may rightly take many
+        // minutes. Headers must arrive within 30 s and a connection that moves no
+        // byte for idleTimeoutMs is closed, which is what stops a stalled client.
+        requestTimeout: 0,
+        http: { headersTimeout: 30_000 },
+        connectionTimeout: opts.idleTimeoutMs ?? 60_000,
         return503OnClosing: true,
     });
+    const authenticator = new Authenticator(opts.auth);
     const guard = (scope) => async (req) => {
-        const r = authorize(opts.auth, req.headers.authorization, scope);
+        const r = await authenticator.authorize(req.headers.authorization, scope);
         if (!r.ok)
             throw new ApiError(r.status, r.status === 401 ? 'unauthorized' : 'forbidden', r.message);
     };
@@ -1463,7 +2375,11 @@ function buildServer(opts) {
             ? await co.waitingOn()
             : new Map();
         const actions = await store.actionsOf(tasks.map((t) => t.id));
-        return deploymentView(d, opts.baseUrl(), tasks, waiting, actions);
+        const checkRun = await store.getCheckRun(d.id);
+        return {
+            ...deploymentView(d, opts.baseUrl(), tasks, waiting, actions),
+            checkRunId: checkRun?.checkRunId ?? null,
+        };
     });
     app.get('/v1/deployments/:id/events', { preHandler: guard('read') }, async (req, reply) => {
         const d = await deploymentOr404(req.params.id);
@@ -1486,6 +2402,8 @@ function buildServer(opts) {
         const d = await deploymentOr404(task.deploymentId);
         // Log lines were masked when written; masking again covers lines written by older versions.
         const mask = makeMask(secretValuesOf(d));
+        // Lines this node still holds in its event buffer belong in the answer.
+        await co.events.flush();
         const lines = (await store.taskLog(task.id)).map((e) => {
             const data = e.data;
             const where = [data.step, data.target].filter(Boolean).join('@');
@@ -1535,110 +2453,421 @@ function buildServer(opts) {
         await co.resume(req.params.name);
         return nodeAnswer(req.params.name);
     });
-    app.get('/v1/workers', { preHandler: guard('read') }, async () => {
-        const w = co.worker;
-        return [
-            {
-                name: w.name,
-                pools: w.pools,
-                targets: w.targets.map((t) => ({
-                    name: t.name,
-                    roles: t.roles,
-                    host: t.host,
-                    tenants: t.tenants ?? null,
-                })),
-                state: 'online',
-                local: true,
-                runningActions: w.runningActions,
-                lastHeartbeat: new Date().toISOString(),
-            },
-        ];
-    });
+    app.register(packageRoutes(opts.packages, guard('deploy')));
+    app.register(workerRoutes({
+        registry: co.workers,
+        packages: opts.packages,
+        leaseTtlMs: opts.leaseTtlMs,
+        worker: guard('worker'),
+        read: guard('read'),
+    }));
     return app;
 }
 
-// EXTERNAL MODULE: external "node:fs"
-var external_node_fs_ = __webpack_require__(73024);
-// EXTERNAL MODULE: external "node:sqlite"
-var external_node_sqlite_ = __webpack_require__(80099);
-;// CONCATENATED MODULE: ./runner-agent/src/store/rows.ts
-/** The order in which queued tasks are considered: high priority first, then submission. */
-const claimOrder = 'priority DESC, seq';
-const num = (v) => (v === null || v === undefined ? null : Number(v));
-const str = (v) => (v === null || v === undefined ? null : String(v));
-const json = (v) => (typeof v === 'string' ? JSON.parse(v) : v);
-function toNode(r) {
+;// CONCATENATED MODULE: ./runner-agent/src/github/check-run.ts
+// What a deployment's check run says: status and conclusion from the
+// deployment's state, a summary (tasks by state, why waiting tasks wait), a
+// per-task table, and failed actions as annotations. Cut to GitHub's limits.
+
+
+/** GitHub refuses summary and text longer than this (characters). */
+const GITHUB_TEXT_LIMIT = 65_535;
+/** GitHub takes at most this many annotations per create or update request. */
+const ANNOTATIONS_PER_REQUEST = 50;
+/**
+ * Annotations need a file path; the agent does not know the plan's path in the
+ * repository, so they point at the action's default plan path.
+ */
+const ANNOTATION_PATH = '.flotilla/plan.yml';
+const CONCLUSIONS = { succeeded: 'success', failed: 'failure', cancelled: 'cancelled' };
+const TRUNCATED = '\n\n… (cut to GitHub’s limit; the full list is on the agent)';
+function cut(text, limit = GITHUB_TEXT_LIMIT) {
+    return text.length <= limit ? text : text.slice(0, limit - TRUNCATED.length) + TRUNCATED;
+}
+const cell = (text) => text.replace(/\|/g, '\\|').replace(/\r?\n/g, ' ');
+function checkRunName(d) {
+    return d.github?.checkName ?? `flotilla: ${d.project} → ${d.environment}`;
+}
+function renderCheckRun(d, tasks, waiting) {
+    const mask = makeMask(secretValuesOf(d));
+    const byState = Map.groupBy(tasks, (t) => t.state);
+    const count = (s) => tasks.filter((t) => t.state === s).length;
+    const started = tasks.reduce((m, t) => (t.startedAt && (m === null || t.startedAt < m) ? t.startedAt : m), null);
+    const terminal = d.state in CONCLUSIONS;
+    const status = terminal ? 'completed' : started !== null ? 'in_progress' : 'queued';
+    const title = `${d.release}: ${count('succeeded')}/${tasks.length} tasks succeeded${count('failed') + count('interrupted') ? `, ${count('failed') + count('interrupted')} failed` : ''}${count('running') ? `, ${count('running')} running` : ''}${count('queued') ? `, ${count('queued')} queued` : ''}`;
+    const waitingRows = tasks
+        .filter((t) => t.state === 'queued')
+        .map((t) => `| ${cell(t.tenant ?? '(untenanted)')} | ${cell(mask(waiting.get(t.id) ?? 'queued'))} |`);
+    const summary = [
+        `Deployment \`${d.id}\` of **${d.project}** ${d.release} to **${d.environment}**: **${d.state}**`,
+        '',
+        '| state | tasks |',
+        '| --- | --- |',
+        ...[...byState].map(([s, ts]) => `| ${s} | ${ts.length} |`),
+        ...(waitingRows.length
+            ? ['', '### Waiting', '', '| tenant | waiting on |', '| --- | --- |', ...waitingRows]
+            : []),
+    ].join('\n');
+    const text = [
+        '| tenant | state | node | started | finished | message |',
+        '| --- | --- | --- | --- | --- | --- |',
+        ...tasks.map((t) => `| ${cell(t.tenant ?? '(untenanted)')} | ${t.state} | ${t.node ?? ''} | ${check_run_iso(t.startedAt)} | ${check_run_iso(t.finishedAt)} | ${cell(mask(t.message ?? ''))} |`),
+    ].join('\n');
     return {
-        name: String(r.name),
-        taskCap: Number(r.task_cap),
-        resumeCap: num(r.resume_cap),
-        epoch: Number(r.epoch),
-        heartbeatAt: Number(r.heartbeat_at),
-        startedAt: Number(r.started_at),
-        running: Number(r.running ?? 0),
+        name: checkRunName(d),
+        status,
+        ...(terminal ? { conclusion: CONCLUSIONS[d.state] } : {}),
+        ...(started !== null ? { started_at: new Date(started).toISOString() } : {}),
+        ...(terminal ? { completed_at: new Date(d.finishedAt ?? Date.now()).toISOString() } : {}),
+        output: { title: cut(title, 255), summary: cut(summary), text: cut(text) },
     };
 }
-function toDeployment(r) {
-    return {
-        id: String(r.id),
-        idempotencyKey: str(r.idempotency_key),
-        project: String(r.project),
-        environment: String(r.environment),
-        release: String(r.release),
-        plan: json(r.plan),
-        github: r.github ? json(r.github) : null,
-        secrets: json(r.secret_values) ?? {},
-        state: r.state,
-        createdAt: Number(r.created_at),
-        finishedAt: num(r.finished_at),
-    };
+const check_run_iso = (ms) => (ms === null ? '' : new Date(ms).toISOString().slice(11, 19));
+/** Failed actions in a stable order, so "the first n were sent" stays true across restarts. */
+function failedActions(actions) {
+    return actions
+        .filter((a) => a.state === 'failed')
+        .sort((a, b) => (a.finishedAt ?? 0) - (b.finishedAt ?? 0) || a.id.localeCompare(b.id));
 }
-function toTask(r) {
+function annotationOf(d, a, tenant) {
+    const mask = makeMask(secretValuesOf(d));
     return {
-        id: String(r.id),
-        seq: Number(r.seq),
-        deploymentId: String(r.deployment_id),
-        tenant: str(r.tenant),
-        concurrencyTag: String(r.concurrency_tag),
-        priority: Number(r.priority),
-        state: r.state,
-        node: str(r.node),
-        epoch: num(r.epoch),
-        actionStarted: Boolean(Number(r.action_started)),
-        queuedAt: Number(r.queued_at),
-        startedAt: num(r.started_at),
-        finishedAt: num(r.finished_at),
-        message: str(r.message),
-    };
-}
-function toAction(r) {
-    return {
-        id: String(r.id),
-        taskId: String(r.task_id),
-        stepIndex: Number(r.step_index),
-        step: String(r.step),
-        target: str(r.target),
-        worker: str(r.worker),
-        state: r.state,
-        attempt: Number(r.attempt),
-        startedAt: num(r.started_at),
-        finishedAt: num(r.finished_at),
-        exitCode: num(r.exit_code),
-        message: str(r.message),
-        waitingOn: str(r.waiting_on),
-    };
-}
-function toEvent(r) {
-    return {
-        id: Number(r.id),
-        deploymentId: String(r.deployment_id),
-        taskId: str(r.task_id),
-        type: String(r.type),
-        data: json(r.data),
-        at: Number(r.at),
+        path: ANNOTATION_PATH,
+        start_line: 1,
+        end_line: 1,
+        annotation_level: 'failure',
+        title: cut(`${tenant ?? 'task'}: step ${a.step}${a.target ? ` on ${a.target}` : ''} failed`, 255),
+        message: cut(mask(a.message ?? `exit code ${a.exitCode}`), 64 * 1024 - 1),
     };
 }
 
+;// CONCATENATED MODULE: ./runner-agent/src/github/octokit.ts
+// GitHub clients for check runs: octokit with the throttling and retry
+// plugins, authenticated as the agent's GitHub App installation of the
+// repository when an app is configured, else with the token sent with the plan.
+
+/** Octokit and its plugins take most of a second to load: only agents that report to GitHub pay for it. */
+async function loadOctokit() {
+    const [{ createAppAuth }, { retry }, { throttling }, { Octokit }] = await Promise.all([
+        Promise.all(/* import() */[__webpack_require__.e(561), __webpack_require__.e(479)]).then(__webpack_require__.bind(__webpack_require__, 76479)),
+        Promise.all(/* import() */[__webpack_require__.e(251), __webpack_require__.e(735)]).then(__webpack_require__.bind(__webpack_require__, 49735)),
+        Promise.all(/* import() */[__webpack_require__.e(251), __webpack_require__.e(856)]).then(__webpack_require__.bind(__webpack_require__, 86856)),
+        Promise.all(/* import() */[__webpack_require__.e(561), __webpack_require__.e(432)]).then(__webpack_require__.bind(__webpack_require__, 47432)),
+    ]);
+    return { createAppAuth, GitHub: Octokit.plugin(throttling, retry) };
+}
+let loading = null;
+/** Rate limits are waited out (throttling); other transient failures are retried (retry plugin). */
+const RETRIES = 4;
+function client(GitHub, apiUrl, auth, log) {
+    return new GitHub({
+        ...auth,
+        baseUrl: apiUrl.replace(/\/+$/, ''),
+        userAgent: 'flotilla-agent',
+        log: {
+            debug: () => { },
+            info: () => { },
+            warn: (m) => log.warn(m),
+            error: (m) => log.error(m),
+        },
+        request: { retries: RETRIES },
+        throttle: {
+            onRateLimit: (retryAfter, o, _k, count) => {
+                log.warn({ retryAfter, url: o.url }, 'GitHub rate limit; waiting');
+                return count < RETRIES;
+            },
+            onSecondaryRateLimit: (retryAfter, o, _k, count) => {
+                log.warn({ retryAfter, url: o.url }, 'GitHub secondary rate limit; waiting');
+                return count < RETRIES;
+            },
+        },
+    });
+}
+/** One client per credential, so the throttling plugin's limits apply across deployments. */
+class GitHubClients {
+    settings;
+    log;
+    byKey = new Map();
+    constructor(settings, log) {
+        this.settings = settings;
+        this.log = log;
+    }
+    /** Null when there is no way to authenticate for this repository. */
+    async for(github) {
+        const app = this.settings.app;
+        if (!app && !github.token)
+            return null;
+        loading ??= loadOctokit();
+        const loaded = await loading;
+        if (app)
+            return this.installation(loaded, github, app);
+        if (!github.token)
+            return null;
+        // The submission's apiUrl wins with its token: it is the GitHub (Enterprise Server) that issued the token.
+        const key = (0,external_node_crypto_.createHash)('sha256').update(`${github.apiUrl}\n${github.token}`).digest('hex');
+        let c = this.byKey.get(key);
+        if (!c) {
+            c = client(loaded.GitHub, github.apiUrl, { auth: github.token }, this.log);
+            this.byKey.set(key, c);
+        }
+        return c;
+    }
+    async installation({ GitHub, createAppAuth }, github, app) {
+        const key = `app\n${github.repository}`;
+        const cached = this.byKey.get(key);
+        if (cached)
+            return cached;
+        const base = { appId: app.id, privateKey: app.privateKey };
+        const asApp = client(GitHub, this.settings.apiUrl, { authStrategy: createAppAuth, auth: base }, this.log);
+        const [owner, repo] = github.repository.split('/');
+        const { data } = await asApp.rest.apps.getRepoInstallation({ owner, repo });
+        // auth-app caches the installation token and renews it before it expires.
+        const c = client(GitHub, this.settings.apiUrl, { authStrategy: createAppAuth, auth: { ...base, installationId: data.id } }, this.log);
+        this.byKey.set(key, c);
+        return c;
+    }
+}
+
+;// CONCATENATED MODULE: ./runner-agent/src/github/reporter.ts
+// The check-run reporter (design: Check runs). Events that change what a
+// check run shows bump the deployment's row in the store's outbox; a pump
+// sends each deployment's current state when its row has news and its last
+// update is at least `checkIntervalMs` old. Everything it needs is in the
+// store, so a restarted agent finishes what the last one left unsent.
+
+
+
+/** Events that change what the check run says; log lines and action starts do not. */
+const NEWS = new Set([
+    'deployment.queued',
+    'deployment.running',
+    'deployment.finished',
+    'task.started',
+    'task.waiting',
+    'task.requeued',
+    'task.finished',
+    'action.failed',
+]);
+const MAX_BACKOFF_MS = 5 * 60_000;
+class CheckRunReporter {
+    opts;
+    clients;
+    /** Whether a deployment reports to GitHub at all (it was submitted with a github context). */
+    reports = new Map();
+    /** What was last sent per deployment: an update that would change nothing is not sent. */
+    lastSent = new Map();
+    failures = new Map();
+    unsubscribe = null;
+    timer = null;
+    pumping = null;
+    again = false;
+    stopped = false;
+    constructor(opts) {
+        this.opts = opts;
+        this.clients = new GitHubClients(opts.github, opts.log);
+    }
+    start() {
+        this.unsubscribe = this.opts.events.onBatch((batch) => void this.heard(batch));
+        this.kick();
+    }
+    async stop() {
+        this.stopped = true;
+        this.unsubscribe?.();
+        if (this.timer)
+            clearTimeout(this.timer);
+        await this.pumping;
+    }
+    async heard(batch) {
+        try {
+            const ids = new Set(batch.filter((e) => NEWS.has(e.type)).map((e) => e.deploymentId));
+            for (const id of ids) {
+                if (!(await this.reportsTo(id)))
+                    continue;
+                await this.opts.store.touchCheckRun(id);
+            }
+            if (ids.size)
+                this.kick();
+            // Deployments without a check run are forgotten when they end (the others, when their run completes).
+            for (const e of batch)
+                if (e.type === 'deployment.finished' && this.reports.get(e.deploymentId) === false)
+                    this.reports.delete(e.deploymentId);
+        }
+        catch (err) {
+            this.opts.log.error({ err }, 'could not record a check-run update');
+        }
+    }
+    async reportsTo(id) {
+        let yes = this.reports.get(id);
+        if (yes === undefined) {
+            const d = await this.opts.store.getDeployment(id);
+            yes = Boolean(d?.github && (d.github.token || this.opts.github.app));
+            this.reports.set(id, yes);
+        }
+        return yes;
+    }
+    /** Runs the pump now, or once more after the current run. */
+    kick() {
+        if (this.stopped)
+            return;
+        if (this.pumping) {
+            this.again = true;
+            return;
+        }
+        this.pumping = this.pump().finally(() => {
+            this.pumping = null;
+        });
+    }
+    async pump() {
+        do {
+            this.again = false;
+            let next = Number.POSITIVE_INFINITY;
+            try {
+                const rows = await this.opts.store.pendingCheckRuns(100);
+                for (const row of rows) {
+                    if (this.stopped)
+                        return;
+                    const dueAt = Math.max(row.sentAt === null ? 0 : row.sentAt + this.opts.github.checkIntervalMs, this.failures.get(row.deploymentId)?.retryAt ?? 0);
+                    if (dueAt > Date.now())
+                        next = Math.min(next, dueAt);
+                    else if (await this.send(row))
+                        this.again = true;
+                }
+            }
+            catch (err) {
+                this.opts.log.error({ err }, 'check-run outbox failed');
+                next = Date.now() + 1000;
+            }
+            if (Number.isFinite(next) && !this.stopped) {
+                if (this.timer)
+                    clearTimeout(this.timer);
+                this.timer = setTimeout(() => this.kick(), Math.max(0, next - Date.now()));
+            }
+        } while (this.again && !this.stopped);
+    }
+    /** Sends one deployment's state; true when it wrote something to the store. */
+    async send(row) {
+        const { store, log } = this.opts;
+        const id = row.deploymentId;
+        const d = await store.getDeployment(id);
+        const github = d?.github;
+        const octokit = github ? await this.clients.for(github).catch((err) => this.failed(id, err)) : null;
+        if (octokit === undefined)
+            return false;
+        const done = { version: row.version, checkRunId: row.checkRunId, annotations: row.annotations };
+        if (!d || !github || !octokit) {
+            await store.markCheckRunSent(id, { ...done, at: Date.now(), completed: true });
+            return true;
+        }
+        const tasks = await store.tasksOf(id);
+        const waiting = tasks.some((t) => t.state === 'queued')
+            ? await this.opts.waitingOn()
+            : new Map();
+        const failed = failedActions(await store.actionsOf(tasks.map((t) => t.id)));
+        const tenants = new Map(tasks.map((t) => [t.id, t.tenant]));
+        const batch = failed
+            .slice(row.annotations, row.annotations + ANNOTATIONS_PER_REQUEST)
+            .map((a) => annotationOf(d, a, tenants.get(a.taskId) ?? null));
+        const content = renderCheckRun(d, tasks, waiting);
+        const annotations = row.annotations + batch.length;
+        const completed = content.status === 'completed' && annotations >= failed.length;
+        const fingerprint = (0,external_node_crypto_.createHash)('sha256').update(JSON.stringify(content)).digest('hex');
+        if (row.checkRunId !== null && batch.length === 0 && this.lastSent.get(id) === fingerprint) {
+            await store.markCheckRunSent(id, {
+                ...done,
+                checkRunId: row.checkRunId,
+                at: row.sentAt ?? 0,
+                completed,
+            });
+            return true;
+        }
+        const [owner, repo] = github.repository.split('/');
+        const body = {
+            owner,
+            repo,
+            ...content,
+            output: { ...content.output, ...(batch.length ? { annotations: batch } : {}) },
+            external_id: d.id,
+            details_url: `${this.opts.baseUrl()}/v1/deployments/${d.id}`,
+        };
+        let checkRunId = row.checkRunId;
+        try {
+            if (checkRunId === null && row.sentAt !== null) {
+                // A create was tried before (sentAt marks it) and may have reached GitHub just before a crash.
+                checkRunId = await this.existing(octokit, owner, repo, d.id, github.sha, content.name);
+            }
+            if (checkRunId === null) {
+                const attempt = { version: row.sentVersion, checkRunId: null, annotations: row.annotations };
+                await store.markCheckRunSent(id, { ...attempt, at: Date.now(), completed: false });
+                checkRunId = (await octokit.rest.checks.create({ ...body, head_sha: github.sha })).data.id;
+            }
+            else {
+                await octokit.rest.checks.update({ ...body, check_run_id: checkRunId });
+            }
+        }
+        catch (err) {
+            this.failed(id, err);
+            return false;
+        }
+        this.failures.delete(id);
+        this.lastSent.set(id, fingerprint);
+        await store.markCheckRunSent(id, {
+            version: row.version,
+            checkRunId,
+            at: Date.now(),
+            annotations,
+            completed,
+        });
+        if (annotations < failed.length)
+            await store.touchCheckRun(id);
+        if (completed) {
+            this.lastSent.delete(id);
+            this.reports.delete(id);
+            log.info({ deployment: id, checkRunId, conclusion: content.conclusion }, 'check run completed');
+        }
+        return true;
+    }
+    /** The check run an earlier create made for this deployment (found by its external_id), if any. */
+    async existing(octokit, owner, repo, deploymentId, sha, name) {
+        const { data } = await octokit.rest.checks.listForRef({
+            owner,
+            repo,
+            ref: sha,
+            check_name: name,
+            filter: 'all',
+        });
+        return data.check_runs.find((r) => r.external_id === deploymentId)?.id ?? null;
+    }
+    /** Backs off after a failure the plugins could not retry away; gives up on ones no retry can fix. */
+    failed(id, err) {
+        const status = err.status ?? 0;
+        const message = err.message;
+        const permanent = [401, 404, 410, 422].includes(status) || (status === 403 && !/rate limit/i.test(message));
+        const count = (this.failures.get(id)?.count ?? 0) + 1;
+        if (permanent) {
+            this.opts.log.error({ deployment: id, status, err: message }, 'GitHub refused the check run; giving up on it');
+            void this.opts.store.getCheckRun(id).then((row) => row
+                ? this.opts.store.markCheckRunSent(id, {
+                    version: row.version,
+                    checkRunId: row.checkRunId,
+                    at: Date.now(),
+                    annotations: row.annotations,
+                    completed: true,
+                })
+                : undefined);
+            return undefined;
+        }
+        const delay = Math.min(1000 * 2 ** count, MAX_BACKOFF_MS);
+        this.failures.set(id, { count, retryAt: Date.now() + delay });
+        this.opts.log.warn({ deployment: id, status, err: message, retryInMs: delay }, 'check-run update failed; will retry');
+        return undefined;
+    }
+}
+
+// EXTERNAL MODULE: external "node:sqlite"
+var external_node_sqlite_ = __webpack_require__(80099);
+// EXTERNAL MODULE: ./runner-agent/src/store/rows.ts
+var rows = __webpack_require__(45821);
 ;// CONCATENATED MODULE: ./runner-agent/src/store/sqlite-schema.ts
 // The embedded store's schema, as numbered migrations: a data dir records the
 // last one applied (PRAGMA user_version) and gets only the newer ones. A new
@@ -1729,6 +2958,20 @@ CREATE TABLE IF NOT EXISTS events (
 );
 CREATE INDEX IF NOT EXISTS events_deployment ON events (deployment_id, id);
 CREATE INDEX IF NOT EXISTS events_task_log ON events (task_id, id) WHERE type = 'log';
+`,
+    // 2: the check-run outbox (design: Check runs).
+    `
+CREATE TABLE IF NOT EXISTS check_runs (
+  deployment_id TEXT PRIMARY KEY REFERENCES deployments (id),
+  check_run_id  INTEGER,
+  version       INTEGER NOT NULL,
+  sent_version  INTEGER NOT NULL DEFAULT 0,
+  sent_at       INTEGER,
+  annotations   INTEGER NOT NULL DEFAULT 0,
+  completed     INTEGER NOT NULL DEFAULT 0,
+  touched_at    INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS check_runs_pending ON check_runs (touched_at) WHERE version > sent_version;
 `,
 ];
 
@@ -1934,13 +3177,13 @@ class SqliteStore {
     nodeRow(name) {
         const r = this.get(`SELECT n.*, (SELECT COUNT(*) FROM tasks t WHERE t.node = n.name AND t.state = 'running') AS running
        FROM nodes n WHERE n.name = ?`, name);
-        return r ? toNode(r) : null;
+        return r ? (0,rows/* toNode */.ye)(r) : null;
     }
     async heartbeat(lease) {
         await this.write(() => {
             const n = this.run('UPDATE nodes SET heartbeat_at = ? WHERE name = ? AND epoch = ?', Date.now(), lease.node, lease.epoch);
             if (n === 0)
-                throw new StaleLeaseError(`heartbeat of node ${lease.node}`);
+                throw new types/* StaleLeaseError */.Q(`heartbeat of node ${lease.node}`);
         });
     }
     async setTaskCap(name, cap) {
@@ -1960,18 +3203,18 @@ class SqliteStore {
     }
     async listNodes() {
         return this.all(`SELECT n.*, (SELECT COUNT(*) FROM tasks t WHERE t.node = n.name AND t.state = 'running') AS running
-       FROM nodes n ORDER BY n.name`).map(toNode);
+       FROM nodes n ORDER BY n.name`).map(rows/* toNode */.ye);
     }
     async createDeployment(input) {
         if (input.idempotencyKey) {
             const existing = this.get('SELECT * FROM deployments WHERE idempotency_key = ?', input.idempotencyKey);
             if (existing) {
-                const deployment = toDeployment(existing);
+                const deployment = (0,rows/* toDeployment */.HG)(existing);
                 return { deployment, tasks: await this.tasksOf(deployment.id), created: false };
             }
         }
         const now = Date.now();
-        const id = newId('dep');
+        const id = (0,ids/* newId */.S)('dep');
         const priority = input.plan.priority === 'high' ? 1 : 0;
         // An accepted submission must survive a power loss, not only a crash.
         this.db.exec('PRAGMA synchronous = FULL');
@@ -1982,7 +3225,7 @@ class SqliteStore {
                 const seq0 = Number(this.get('SELECT COALESCE(MAX(seq), 0) AS s FROM tasks').s);
                 input.tasks.forEach((t, i) => {
                     this.run(`INSERT INTO tasks (id, seq, deployment_id, tenant, concurrency_tag, priority, state, queued_at)
-             VALUES (?, ?, ?, ?, ?, ?, 'queued', ?)`, newId('tsk'), seq0 + i + 1, id, t.tenant, t.concurrencyTag, priority, now);
+             VALUES (?, ?, ?, ?, ?, ?, 'queued', ?)`, (0,ids/* newId */.S)('tsk'), seq0 + i + 1, id, t.tenant, t.concurrencyTag, priority, now);
                 });
             });
         }
@@ -1993,10 +3236,10 @@ class SqliteStore {
     }
     async getDeployment(id) {
         const r = this.get('SELECT * FROM deployments WHERE id = ?', id);
-        return r ? toDeployment(r) : null;
+        return r ? (0,rows/* toDeployment */.HG)(r) : null;
     }
     async listDeployments(limit) {
-        return this.all('SELECT * FROM deployments ORDER BY created_at DESC, id DESC LIMIT ?', limit).map(toDeployment);
+        return this.all('SELECT * FROM deployments ORDER BY created_at DESC, id DESC LIMIT ?', limit).map(rows/* toDeployment */.HG);
     }
     async setDeploymentState(id, state) {
         const terminal = !['queued', 'running'].includes(state);
@@ -2004,26 +3247,26 @@ class SqliteStore {
     }
     async getTask(id) {
         const r = this.get('SELECT * FROM tasks WHERE id = ?', id);
-        return r ? toTask(r) : null;
+        return r ? (0,rows/* toTask */.FM)(r) : null;
     }
     async tasksOf(deploymentId) {
-        return this.all('SELECT * FROM tasks WHERE deployment_id = ? ORDER BY seq', deploymentId).map(toTask);
+        return this.all('SELECT * FROM tasks WHERE deployment_id = ? ORDER BY seq', deploymentId).map(rows/* toTask */.FM);
     }
     async hasOpenTasks(deploymentId) {
         return !!this.get(`SELECT 1 AS open FROM tasks WHERE deployment_id = ? AND state IN ('queued', 'running') LIMIT 1`, deploymentId);
     }
     async queuedTasks(limit = 100_000) {
-        return this.all(`SELECT * FROM tasks WHERE state = 'queued' ORDER BY ${claimOrder} LIMIT ?`, limit).map(toTask);
+        return this.all(`SELECT * FROM tasks WHERE state = 'queued' ORDER BY ${rows/* claimOrder */.Ln} LIMIT ?`, limit).map(rows/* toTask */.FM);
     }
     async runningTasks() {
-        return this.all(`SELECT * FROM tasks WHERE state = 'running' ORDER BY started_at`).map(toTask);
+        return this.all(`SELECT * FROM tasks WHERE state = 'running' ORDER BY started_at`).map(rows/* toTask */.FM);
     }
     async claimTasks(lease, limit) {
         if (limit <= 0)
             return [];
         return this.write(() => {
             if (!this.get('SELECT 1 AS ok FROM nodes WHERE name = ? AND epoch = ?', lease.node, lease.epoch)) {
-                throw new StaleLeaseError(`claim by node ${lease.node}`);
+                throw new types/* StaleLeaseError */.Q(`claim by node ${lease.node}`);
             }
             const claimed = [];
             const seenTags = new Set();
@@ -2038,9 +3281,9 @@ class SqliteStore {
            JOIN deployments d ON d.id = t.deployment_id
            WHERE t.state = 'queued' AND (t.priority < ? OR (t.priority = ? AND t.seq > ?))
              AND NOT EXISTS (SELECT 1 FROM tasks r WHERE r.state = 'running' AND r.concurrency_tag = t.concurrency_tag)
-           ORDER BY ${claimOrder} LIMIT ?`, after.priority, after.priority, after.seq, pageSize);
+           ORDER BY ${rows/* claimOrder */.Ln} LIMIT ?`, after.priority, after.priority, after.seq, pageSize);
                 for (const r of page) {
-                    const task = toTask(r);
+                    const task = (0,rows/* toTask */.FM)(r);
                     if (seenTags.has(task.concurrencyTag))
                         continue;
                     seenTags.add(task.concurrencyTag);
@@ -2082,7 +3325,7 @@ class SqliteStore {
             // before recoverTasks has moved its tasks.
             lease.node, lease.epoch);
             if (n === 0)
-                throw new StaleLeaseError(`task ${taskId}`);
+                throw new types/* StaleLeaseError */.Q(`task ${taskId}`);
         });
     }
     async finishTask(taskId, lease, state, message) {
@@ -2092,19 +3335,19 @@ class SqliteStore {
             // Fencing, as in markActionStarted.
             lease.node, lease.epoch);
             if (changed === 0)
-                throw new StaleLeaseError(`task ${taskId}`);
+                throw new types/* StaleLeaseError */.Q(`task ${taskId}`);
             this.run('DELETE FROM target_locks WHERE task_id = ?', taskId);
         });
     }
     async cancelQueued(deploymentId, message) {
         return this.all(`UPDATE tasks SET state = 'cancelled', finished_at = ?, message = ?
-       WHERE deployment_id = ? AND state = 'queued' RETURNING *`, Date.now(), message, deploymentId).map(toTask);
+       WHERE deployment_id = ? AND state = 'queued' RETURNING *`, Date.now(), message, deploymentId).map(rows/* toTask */.FM);
     }
     async supersedeQueued(tags, beforeSeq, message) {
         if (tags.length === 0)
             return [];
         return this.all(`UPDATE tasks SET state = 'cancelled', finished_at = ?, message = ?
-       WHERE state = 'queued' AND seq < ? AND concurrency_tag IN (SELECT value FROM json_each(?)) RETURNING *`, Date.now(), message, beforeSeq, JSON.stringify(tags)).map(toTask);
+       WHERE state = 'queued' AND seq < ? AND concurrency_tag IN (SELECT value FROM json_each(?)) RETURNING *`, Date.now(), message, beforeSeq, JSON.stringify(tags)).map(rows/* toTask */.FM);
     }
     async recoverTasks(opts) {
         return this.tx(() => {
@@ -2117,32 +3360,16 @@ class SqliteStore {
             const now = Date.now();
             const out = [];
             for (const r of stale) {
-                const task = toTask(r);
-                const requeue = !task.actionStarted || r.on_interrupt === 'requeue';
-                const message = task.actionStarted
-                    ? `node ${task.node} stopped while the task was running`
-                    : `node ${task.node} stopped before the task started an action; requeued`;
-                if (requeue) {
-                    // Back to the queue at its old position: seq is kept.
-                    const stored = task.actionStarted ? `${message}; requeued (onInterrupt: requeue)` : message;
-                    this.run(`UPDATE tasks SET state = 'queued', node = NULL, epoch = NULL, started_at = NULL, action_started = 0, message = ? WHERE id = ?`, stored, task.id);
-                    this.run(`UPDATE actions SET state = 'cancelled', finished_at = ? WHERE task_id = ? AND state IN ('pending', 'running')`, now, task.id);
-                    // The row as stored: the coordinator reports this message in task.requeued.
-                    out.push({
-                        ...task,
-                        state: 'queued',
-                        node: null,
-                        epoch: null,
-                        startedAt: null,
-                        actionStarted: false,
-                        message: stored,
-                    });
+                const task = (0,rows/* afterCrash */.QB)((0,rows/* toTask */.FM)(r), r.on_interrupt);
+                if (task.state === 'queued') {
+                    this.run(`UPDATE tasks SET state = 'queued', node = NULL, epoch = NULL, started_at = NULL, action_started = 0, message = ? WHERE id = ?`, task.message, task.id);
+                    out.push(task);
                 }
                 else {
-                    this.run(`UPDATE tasks SET state = 'interrupted', finished_at = ?, message = ? WHERE id = ?`, now, message, task.id);
-                    this.run(`UPDATE actions SET state = 'cancelled', finished_at = ? WHERE task_id = ? AND state IN ('pending', 'running')`, now, task.id);
-                    out.push({ ...task, state: 'interrupted', finishedAt: now, message });
+                    this.run(`UPDATE tasks SET state = 'interrupted', finished_at = ?, message = ? WHERE id = ?`, now, task.message, task.id);
+                    out.push({ ...task, finishedAt: now });
                 }
+                this.run(`UPDATE actions SET state = 'cancelled', finished_at = ? WHERE task_id = ? AND state IN ('pending', 'running')`, now, task.id);
                 this.run('DELETE FROM target_locks WHERE task_id = ?', task.id);
             }
             return out;
@@ -2156,20 +3383,10 @@ class SqliteStore {
         });
     }
     async updateAction(id, patch) {
-        const cols = {
-            state: 'state',
-            attempt: 'attempt',
-            startedAt: 'started_at',
-            finishedAt: 'finished_at',
-            exitCode: 'exit_code',
-            message: 'message',
-            worker: 'worker',
-            waitingOn: 'waiting_on',
-        };
         const sets = [];
         const values = [];
         for (const [k, v] of Object.entries(patch)) {
-            const col = cols[k];
+            const col = rows/* ACTION_COLUMNS */.Tw[k];
             if (!col)
                 continue;
             sets.push(`${col} = ?`);
@@ -2181,7 +3398,7 @@ class SqliteStore {
     async actionsOf(taskIds) {
         if (taskIds.length === 0)
             return [];
-        return this.all(`SELECT * FROM actions WHERE task_id IN (SELECT value FROM json_each(?)) ORDER BY task_id, step_index, target`, JSON.stringify(taskIds)).map(toAction);
+        return this.all(`SELECT * FROM actions WHERE task_id IN (SELECT value FROM json_each(?)) ORDER BY task_id, step_index, target`, JSON.stringify(taskIds)).map(rows/* toAction */.ih);
     }
     async lockTarget(target, taskId, actionId) {
         return this.write(() => {
@@ -2207,164 +3424,32 @@ class SqliteStore {
         });
     }
     async eventsSince(deploymentId, afterId, limit) {
-        return this.all('SELECT * FROM events WHERE deployment_id = ? AND id > ? ORDER BY id LIMIT ?', deploymentId, afterId, limit).map(toEvent);
+        return this.all('SELECT * FROM events WHERE deployment_id = ? AND id > ? ORDER BY id LIMIT ?', deploymentId, afterId, limit).map(rows/* toEvent */.IZ);
     }
     async taskLog(taskId) {
-        return this.all(`SELECT * FROM events WHERE task_id = ? AND type = 'log' ORDER BY id`, taskId).map(toEvent);
+        return this.all(`SELECT * FROM events WHERE task_id = ? AND type = 'log' ORDER BY id`, taskId).map(rows/* toEvent */.IZ);
+    }
+    // ---- the check-run outbox ----------------------------------------------
+    async touchCheckRun(deploymentId) {
+        await this.write(() => this.run(`INSERT INTO check_runs (deployment_id, version, touched_at) VALUES (?, 1, ?)
+         ON CONFLICT (deployment_id) DO UPDATE SET version = version + 1, touched_at = excluded.touched_at
+         WHERE NOT completed`, deploymentId, Date.now()));
+    }
+    async pendingCheckRuns(limit) {
+        return this.all('SELECT * FROM check_runs WHERE version > sent_version ORDER BY touched_at LIMIT ?', limit).map(rows/* toCheckRun */.N_);
+    }
+    async getCheckRun(deploymentId) {
+        const r = this.get('SELECT * FROM check_runs WHERE deployment_id = ?', deploymentId);
+        return r ? (0,rows/* toCheckRun */.N_)(r) : null;
+    }
+    async markCheckRunSent(deploymentId, sent) {
+        this.run(`UPDATE check_runs SET sent_version = MAX(sent_version, ?), check_run_id = ?, sent_at = ?, annotations = ?,
+         completed = ? WHERE deployment_id = ?`, sent.version, sent.checkRunId, sent.at, sent.annotations, sent.completed ? 1 : 0, deploymentId);
     }
 }
 
-// EXTERNAL MODULE: external "node:os"
-var external_node_os_ = __webpack_require__(48161);
-// EXTERNAL MODULE: external "node:url"
-var external_node_url_ = __webpack_require__(73136);
-;// CONCATENATED MODULE: ./runner-agent/src/worker/executor.ts
-// The agent's side of the executor process (spawner.ts): started on first
-// use, stopped after a while without actions, so an idle agent carries no
-// second process; restarted if it dies, failing what it was running.
-
-
-
-
-const IDLE_MS = 10_000;
-/** spawner.ts next to this file when run from source; dist/agent/spawner/index.js in the bundle. */
-function spawnerPath() {
-    const here = (0,external_node_path_.dirname)((0,external_node_url_.fileURLToPath)(import.meta.url));
-    const bundled = (0,external_node_path_.join)(here, 'spawner', 'index.js');
-    return (0,external_node_fs_.existsSync)(bundled) ? bundled : (0,external_node_path_.join)(here, 'spawner.ts');
-}
-class Executor {
-    child = null;
-    pending = new Map();
-    idleTimer = null;
-    /** Scripts running in this executor now. */
-    get load() {
-        return this.pending.size;
-    }
-    ensure() {
-        if (this.idleTimer)
-            clearTimeout(this.idleTimer);
-        this.idleTimer = null;
-        if (this.child)
-            return this.child;
-        const child = (0,external_node_child_process_.fork)(spawnerPath(), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], execArgv: [] });
-        child.on('message', (msg) => {
-            const p = this.pending.get(msg.id);
-            if (!p)
-                return;
-            if (msg.op === 'line')
-                p.onLine(msg.stream, msg.line);
-            else {
-                this.pending.delete(msg.id);
-                p.done(msg.result);
-                this.idleLater();
-            }
-        });
-        child.on('exit', (code, signal) => {
-            if (this.child === child)
-                this.child = null;
-            for (const [id, p] of this.pending) {
-                this.pending.delete(id);
-                p.done({
-                    exitCode: null,
-                    reason: 'spawn failed',
-                    message: `the executor process ended (${signal ?? `exit code ${code}`})`,
-                });
-            }
-        });
-        this.child = child;
-        return child;
-    }
-    idleLater() {
-        if (this.pending.size > 0 || !this.child)
-            return;
-        this.idleTimer = setTimeout(() => this.close(), IDLE_MS);
-        this.idleTimer.unref();
-    }
-    run(id, spec, signal, onLine) {
-        return new Promise((resolve) => {
-            if (signal.aborted)
-                return resolve({ exitCode: null, reason: 'cancelled', message: 'cancelled before it started' });
-            const child = this.ensure();
-            const onAbort = () => child.send({ op: 'cancel', id });
-            signal.addEventListener('abort', onAbort, { once: true });
-            this.pending.set(id, {
-                onLine,
-                done: (r) => {
-                    signal.removeEventListener('abort', onAbort);
-                    resolve(r);
-                },
-            });
-            child.send({ op: 'run', id, run: spec });
-        });
-    }
-    close() {
-        if (this.idleTimer)
-            clearTimeout(this.idleTimer);
-        this.idleTimer = null;
-        const child = this.child;
-        this.child = null;
-        child?.disconnect();
-    }
-}
-
-;// CONCATENATED MODULE: ./runner-agent/src/worker/local.ts
-// The agent's own worker: runs actions on this machine.
-
-
-
-class LocalWorker {
-    name;
-    pools;
-    targets;
-    runningActions = 0;
-    opts;
-    // Starting a process blocks the starter's event loop for the fork and exec;
-    // one executor per core lets those overlap.
-    executors = Array.from({ length: Math.max(1, (0,external_node_os_.availableParallelism)()) }, () => new Executor());
-    constructor(opts) {
-        this.opts = opts;
-        this.name = opts.name;
-        this.pools = opts.pools;
-        this.targets = opts.targets;
-    }
-    async execute(request, signal, onLine) {
-        if (request.kind === 'deploy') {
-            return {
-                ok: false,
-                cancelled: false,
-                exitCode: null,
-                message: 'deploy steps need package acquisition, which this agent does not have yet',
-            };
-        }
-        this.runningActions++;
-        try {
-            const executor = this.executors.reduce((a, b) => (b.load < a.load ? b : a));
-            const r = await executor.run(request.actionId, {
-                script: request.script,
-                cwd: request.cwd ?? (0,external_node_path_.join)(this.opts.workDir, request.actionId),
-                scratch: !request.cwd,
-                env: request.env,
-                timeoutMs: request.timeoutMs,
-                killGraceMs: this.opts.killGraceMs,
-            }, signal, onLine);
-            return {
-                ok: r.reason === 'exited' && r.exitCode === 0,
-                cancelled: r.reason === 'cancelled',
-                exitCode: r.exitCode,
-                message: r.message,
-            };
-        }
-        finally {
-            this.runningActions--;
-        }
-    }
-    close() {
-        for (const executor of this.executors)
-            executor.close();
-    }
-}
-
+// EXTERNAL MODULE: ./runner-agent/src/worker/local.ts + 1 modules
+var local = __webpack_require__(65863);
 ;// CONCATENATED MODULE: ./runner-agent/src/agent.ts
 // Puts an agent together from its settings: store, local worker, coordinator
 // and HTTP API. Used by `flotilla agent`, by `flotilla run` (embedded) and by tests.
@@ -2374,27 +3459,35 @@ class LocalWorker {
 
 
 
+
+
 async function openStore(settings) {
     if (settings.databaseUrl) {
-        throw new Error('a shared PostgreSQL store (databaseUrl) is not available in this version; leave it unset');
+        // Loaded only by nodes that share a database: one-node agents never load the driver.
+        const { openPostgresStore } = await Promise.all(/* import() */[__webpack_require__.e(534), __webpack_require__.e(366)]).then(__webpack_require__.bind(__webpack_require__, 13366));
+        return openPostgresStore(settings.databaseUrl, { applicationName: `flotilla ${settings.node}` });
     }
     return new SqliteStore(settings.dataDir);
 }
 async function startAgent(settings, log = pino_default()({ level: 'silent' })) {
     const store = await openStore(settings);
+    const packages = new packages_cache/* PackageCache */.h(settings.packages);
     try {
-        const worker = new LocalWorker({
+        await packages.open();
+        const worker = new local/* LocalWorker */.A({
             name: settings.node,
             pools: settings.worker.pools,
             targets: settings.worker.targets,
             workDir: (0,external_node_path_.join)(settings.dataDir, 'work'),
             killGraceMs: settings.killGraceMs,
+            packages,
         });
         const coordinator = new Coordinator({
             store,
             node: settings.node,
             taskCap: settings.taskCap,
             worker,
+            localMaxActions: settings.worker.maxActions,
             log,
             leaseTtlMs: settings.leaseTtlMs,
             retryBackoffMs: settings.retryBackoffMs,
@@ -2406,8 +3499,19 @@ async function startAgent(settings, log = pino_default()({ level: 'silent' })) {
             auth: settings.auth,
             leaseTtlMs: settings.leaseTtlMs,
             baseUrl: () => url,
+            packages,
+            idleTimeoutMs: settings.idleTimeoutMs,
+        });
+        const reporter = new CheckRunReporter({
+            store,
+            events: coordinator.events,
+            github: settings.github,
+            waitingOn: () => coordinator.waitingOn(),
+            baseUrl: () => url,
+            log,
         });
         await coordinator.start();
+        reporter.start();
         const address = await server.listen({ host: settings.listen.host, port: settings.listen.port });
         url = address;
         log.info({ url, node: settings.node, taskCap: coordinator.taskCap }, 'agent ready');
@@ -2418,8 +3522,10 @@ async function startAgent(settings, log = pino_default()({ level: 'silent' })) {
             stop: () => {
                 stopped ??= (async () => {
                     await coordinator.stop();
+                    await reporter.stop();
                     worker.close();
                     await server.close();
+                    await packages.close();
                     await store.close();
                 })();
                 return stopped;
@@ -2427,8 +3533,183 @@ async function startAgent(settings, log = pino_default()({ level: 'silent' })) {
         };
     }
     catch (err) {
+        await packages.close();
         await store.close();
         throw err;
+    }
+}
+
+
+/***/ }),
+
+/***/ 78894:
+/***/ ((__unused_webpack_module, __webpack_exports__, __webpack_require__) => {
+
+/* harmony export */ __webpack_require__.d(__webpack_exports__, {
+/* harmony export */   S: () => (/* binding */ newId)
+/* harmony export */ });
+/* harmony import */ var node_crypto__WEBPACK_IMPORTED_MODULE_0__ = __webpack_require__(77598);
+/* harmony import */ var node_crypto__WEBPACK_IMPORTED_MODULE_0___default = /*#__PURE__*/__webpack_require__.n(node_crypto__WEBPACK_IMPORTED_MODULE_0__);
+// Ids like dep_01jd3k…: a time prefix keeps them roughly sortable in listings,
+// random bits keep them unguessable.
+
+function newId(prefix) {
+    return `${prefix}_${Date.now().toString(36)}${(0,node_crypto__WEBPACK_IMPORTED_MODULE_0__.randomBytes)(8).toString('hex')}`;
+}
+
+
+/***/ }),
+
+/***/ 45821:
+/***/ ((__unused_webpack_module, __webpack_exports__, __webpack_require__) => {
+
+/* harmony export */ __webpack_require__.d(__webpack_exports__, {
+/* harmony export */   FM: () => (/* binding */ toTask),
+/* harmony export */   HG: () => (/* binding */ toDeployment),
+/* harmony export */   IZ: () => (/* binding */ toEvent),
+/* harmony export */   Ln: () => (/* binding */ claimOrder),
+/* harmony export */   N_: () => (/* binding */ toCheckRun),
+/* harmony export */   QB: () => (/* binding */ afterCrash),
+/* harmony export */   Tw: () => (/* binding */ ACTION_COLUMNS),
+/* harmony export */   ih: () => (/* binding */ toAction),
+/* harmony export */   ye: () => (/* binding */ toNode)
+/* harmony export */ });
+/** The order in which queued tasks are considered: high priority first, then submission. */
+const claimOrder = 'priority DESC, seq';
+const num = (v) => (v === null || v === undefined ? null : Number(v));
+const str = (v) => (v === null || v === undefined ? null : String(v));
+const json = (v) => (typeof v === 'string' ? JSON.parse(v) : v);
+function toNode(r) {
+    return {
+        name: String(r.name),
+        taskCap: Number(r.task_cap),
+        resumeCap: num(r.resume_cap),
+        epoch: Number(r.epoch),
+        heartbeatAt: Number(r.heartbeat_at),
+        startedAt: Number(r.started_at),
+        running: Number(r.running ?? 0),
+    };
+}
+function toDeployment(r) {
+    return {
+        id: String(r.id),
+        idempotencyKey: str(r.idempotency_key),
+        project: String(r.project),
+        environment: String(r.environment),
+        release: String(r.release),
+        plan: json(r.plan),
+        github: r.github ? json(r.github) : null,
+        secrets: json(r.secret_values) ?? {},
+        state: r.state,
+        createdAt: Number(r.created_at),
+        finishedAt: num(r.finished_at),
+    };
+}
+function toTask(r) {
+    return {
+        id: String(r.id),
+        seq: Number(r.seq),
+        deploymentId: String(r.deployment_id),
+        tenant: str(r.tenant),
+        concurrencyTag: String(r.concurrency_tag),
+        priority: Number(r.priority),
+        state: r.state,
+        node: str(r.node),
+        epoch: num(r.epoch),
+        actionStarted: Boolean(Number(r.action_started)),
+        queuedAt: Number(r.queued_at),
+        startedAt: num(r.started_at),
+        finishedAt: num(r.finished_at),
+        message: str(r.message),
+    };
+}
+function toAction(r) {
+    return {
+        id: String(r.id),
+        taskId: String(r.task_id),
+        stepIndex: Number(r.step_index),
+        step: String(r.step),
+        target: str(r.target),
+        worker: str(r.worker),
+        state: r.state,
+        attempt: Number(r.attempt),
+        startedAt: num(r.started_at),
+        finishedAt: num(r.finished_at),
+        exitCode: num(r.exit_code),
+        message: str(r.message),
+        waitingOn: str(r.waiting_on),
+    };
+}
+function toEvent(r) {
+    return {
+        id: Number(r.id),
+        deploymentId: String(r.deployment_id),
+        taskId: str(r.task_id),
+        type: String(r.type),
+        data: json(r.data),
+        at: Number(r.at),
+    };
+}
+function toCheckRun(r) {
+    return {
+        deploymentId: String(r.deployment_id),
+        checkRunId: num(r.check_run_id),
+        version: Number(r.version),
+        sentVersion: Number(r.sent_version),
+        sentAt: num(r.sent_at),
+        annotations: Number(r.annotations),
+        completed: Boolean(Number(r.completed)),
+    };
+}
+/** Store columns of the action fields that updateAction may patch. */
+const ACTION_COLUMNS = {
+    state: 'state',
+    attempt: 'attempt',
+    startedAt: 'started_at',
+    finishedAt: 'finished_at',
+    exitCode: 'exit_code',
+    message: 'message',
+    worker: 'worker',
+    waitingOn: 'waiting_on',
+};
+/**
+ * The crash rule for one running task of a node that stopped: a task that had
+ * started no action goes back to the queue (at its old position: seq is kept),
+ * one that had goes back only when its plan says onInterrupt: requeue, else it
+ * is interrupted. Returns the task as the store keeps it (the coordinator
+ * reports these rows), with finishedAt left to the caller.
+ */
+function afterCrash(task, onInterrupt) {
+    const message = task.actionStarted
+        ? `node ${task.node} stopped while the task was running`
+        : `node ${task.node} stopped before the task started an action; requeued`;
+    if (task.actionStarted && onInterrupt !== 'requeue')
+        return { ...task, state: 'interrupted', message };
+    return {
+        ...task,
+        state: 'queued',
+        node: null,
+        epoch: null,
+        startedAt: null,
+        actionStarted: false,
+        message: task.actionStarted ? `${message}; requeued (onInterrupt: requeue)` : message,
+    };
+}
+
+
+/***/ }),
+
+/***/ 66143:
+/***/ ((__unused_webpack_module, __webpack_exports__, __webpack_require__) => {
+
+/* harmony export */ __webpack_require__.d(__webpack_exports__, {
+/* harmony export */   Q: () => (/* binding */ StaleLeaseError),
+/* harmony export */   o: () => (/* binding */ TERMINAL_TASK_STATES)
+/* harmony export */ });
+const TERMINAL_TASK_STATES = ['succeeded', 'failed', 'cancelled', 'interrupted'];
+class StaleLeaseError extends Error {
+    constructor(what) {
+        super(`${what}: the lease is no longer held (another node took over, or the task was cancelled)`);
     }
 }
 
