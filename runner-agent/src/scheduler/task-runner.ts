@@ -342,6 +342,8 @@ export class TaskRunner {
       await this.settle([a], 'cancelled', 'the task was cancelled');
       return false;
     }
+    // The action's final state and the release of its target are written together.
+    let finished: Promise<void> | null = null;
     try {
       // From the first action on, a crash of this node interrupts the task
       // instead of requeueing it. (Both writes share one group commit.)
@@ -381,12 +383,13 @@ export class TaskRunner {
       a.row.state = state;
       this.deps.onActionEnd?.(state, (Date.now() - firstStart) / 1000);
       const message = this.mask(result.message);
-      await store.updateAction(a.row.id, {
+      finished = store.updateAction(a.row.id, {
         state,
         finishedAt: Date.now(),
         exitCode: result.exitCode,
         message,
       });
+      if (!mutex) await finished;
       this.event(`action.${state}`, {
         actionId: a.row.id,
         step: step.name,
@@ -397,7 +400,7 @@ export class TaskRunner {
     } finally {
       if (mutex) {
         this.deps.heldTargets.delete(target.name);
-        await store.unlockTarget(target.name, a.row.id);
+        await Promise.all([finished, store.unlockTarget(target.name, a.row.id)]);
         this.deps.targetReleases.notify();
       }
     }
