@@ -347,6 +347,9 @@ class AgentClient {
     async nodes() {
         return (await this.call('GET', '/v1/nodes')).body;
     }
+    async workers() {
+        return (await this.call('GET', '/v1/workers')).body;
+    }
     async setCap(node, taskCap) {
         return (await this.call('PUT', `/v1/nodes/${encodeURIComponent(node)}`, { taskCap })).body;
     }

@@ -98,7 +98,7 @@ program
     .action(async (file, opts) => exit((await remote()).deployCommand(file, opts, out)));
 program
     .command('status')
-    .description('a deployment, or the nodes, the queue with why each task waits, and recent deployments')
+    .description('a deployment, or the nodes, the workers, the queue with why each task waits, and recent deployments')
     .argument('[deployment]', 'deployment id')
     .addOption(agentUrl())
     .addOption(token())

@@ -244,8 +244,9 @@ async function statusCommand(deployment, flags, out) {
         out.line((0,_src_client_progress_js__WEBPACK_IMPORTED_MODULE_2__/* .formatTable */ .k)(rows));
         return 0;
     }
-    const [nodes, queue, deployments] = await Promise.all([
+    const [nodes, workers, queue, deployments] = await Promise.all([
         client.nodes(),
+        client.workers(),
         client.queue(),
         client.deployments(),
     ]);
@@ -258,6 +259,18 @@ async function statusCommand(deployment, flags, out) {
             String(n.running),
             n.live ? (n.draining ? 'draining' : 'ready') : 'offline',
             n.lastHeartbeat,
+        ]),
+    ]));
+    out.line('');
+    out.line('WORKERS');
+    out.line((0,_src_client_progress_js__WEBPACK_IMPORTED_MODULE_2__/* .formatTable */ .k)([
+        ['WORKER', 'STATE', 'ACTIONS', 'POOLS', 'TARGETS'],
+        ...workers.map((w) => [
+            w.local ? `${w.name} (own)` : w.name,
+            w.state,
+            w.maxActions === null ? String(w.runningActions) : `${w.runningActions}/${w.maxActions}`,
+            w.pools.join(',') || '-',
+            w.targets.map((t) => t.name).join(',') || '-',
         ]),
     ]));
     out.line('');
@@ -395,6 +408,9 @@ class AgentClient {
     }
     async nodes() {
         return (await this.call('GET', '/v1/nodes')).body;
+    }
+    async workers() {
+        return (await this.call('GET', '/v1/workers')).body;
     }
     async setCap(node, taskCap) {
         return (await this.call('PUT', `/v1/nodes/${encodeURIComponent(node)}`, { taskCap })).body;

@@ -13,6 +13,7 @@ import type {
   SubmitRequest,
   SubmitResponse,
   TaskView,
+  WorkerView,
 } from './types.ts';
 
 export interface ClientOptions {
@@ -115,6 +116,10 @@ export class AgentClient {
 
   async nodes(): Promise<NodeView[]> {
     return (await this.call<NodeView[]>('GET', '/v1/nodes')).body;
+  }
+
+  async workers(): Promise<WorkerView[]> {
+    return (await this.call<WorkerView[]>('GET', '/v1/workers')).body;
   }
 
   async setCap(node: string, taskCap: number): Promise<NodeView> {

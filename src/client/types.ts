@@ -100,6 +100,18 @@ export interface NodeView {
   lastHeartbeat: string;
 }
 
+export interface WorkerView {
+  name: string;
+  pools: readonly string[];
+  targets: { name: string; roles: string[]; host: string; tenants: string[] | null }[];
+  state: 'online' | 'offline';
+  /** The coordinator's own worker. */
+  local: boolean;
+  runningActions: number;
+  maxActions: number | null;
+  lastHeartbeat: string;
+}
+
 export interface EventView {
   id: number;
   type: string;

@@ -53,6 +53,7 @@ it('flotilla drain: running tasks finish, nothing new starts; flotilla resume: t
   expect(status.code).toBe(0);
   expect(status.stdout).toMatch(/dr-1\s+0\s+0\s+draining/);
   expect(status.stdout).toContain('node dr-1 is draining');
+  expect(status.stdout).toMatch(/^dr-1 \(own\)\s+online\s+/m);
   // a and b start together: their start records may land in either order.
   expect(
     ws

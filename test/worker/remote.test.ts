@@ -222,6 +222,11 @@ describe('remote workers', () => {
     expect(events).toContain('ran on w2');
     const workers = (await co.as('GET', '/v1/workers')).json as { name: string; state: string }[];
     expect(workers.find((w) => w.name === 'w1')!.state).toBe('offline');
+    // flotilla status lists the workers with their state.
+    const status = await runCli(['status', '--agent', co.url, '--token', DEPLOYER]);
+    expect(status.code, status.stderr).toBe(0);
+    expect(status.stdout).toMatch(/^w1\s+offline\s+\S+\s+edge\s+web-1$/m);
+    expect(status.stdout).toMatch(/^w2\s+online\s/m);
 
     // w1 comes back: the waiting action runs on it.
     startWorker(co.url, 'w1', ['web-1:web'], { pools: ['edge'], dir: w1.dir });

@@ -106,7 +106,9 @@ program
 
 program
   .command('status')
-  .description('a deployment, or the nodes, the queue with why each task waits, and recent deployments')
+  .description(
+    'a deployment, or the nodes, the workers, the queue with why each task waits, and recent deployments',
+  )
   .argument('[deployment]', 'deployment id')
   .addOption(agentUrl())
   .addOption(token())

@@ -34,8 +34,9 @@ export async function statusCommand(deployment: string | undefined, flags: Remot
     out.line(formatTable(rows));
     return 0;
   }
-  const [nodes, queue, deployments] = await Promise.all([
+  const [nodes, workers, queue, deployments] = await Promise.all([
     client.nodes(),
+    client.workers(),
     client.queue(),
     client.deployments(),
   ]);
@@ -49,6 +50,20 @@ export async function statusCommand(deployment: string | undefined, flags: Remot
         String(n.running),
         n.live ? (n.draining ? 'draining' : 'ready') : 'offline',
         n.lastHeartbeat,
+      ]),
+    ]),
+  );
+  out.line('');
+  out.line('WORKERS');
+  out.line(
+    formatTable([
+      ['WORKER', 'STATE', 'ACTIONS', 'POOLS', 'TARGETS'],
+      ...workers.map((w) => [
+        w.local ? `${w.name} (own)` : w.name,
+        w.state,
+        w.maxActions === null ? String(w.runningActions) : `${w.runningActions}/${w.maxActions}`,
+        w.pools.join(',') || '-',
+        w.targets.map((t) => t.name).join(',') || '-',
       ]),
     ]),
   );

@@ -3,6 +3,7 @@
 // (design: a worker step goes to a live worker of its pool, least busy first;
 // a target step goes to the worker hosting the target), counts actions
 // against each worker's cap, and declares silent remote workers lost.
+import type { WorkerView } from '../../../src/client/types.ts';
 import type { Target } from '../../../src/plan/index.ts';
 import { TargetReleases } from '../scheduler/target-releases.ts';
 import type { Registration } from './protocol.ts';
@@ -19,17 +20,6 @@ export class RegistryError extends Error {
 
 /** Where an action should run: a worker slot (call done() when the action ends), or why it waits. */
 export type Placement = { worker: Worker; done: () => void } | { waitingOn: string };
-
-export interface WorkerView {
-  name: string;
-  pools: readonly string[];
-  targets: { name: string; roles: string[]; host: string; tenants: string[] | null }[];
-  state: 'online' | 'offline';
-  local: boolean;
-  runningActions: number;
-  maxActions: number | null;
-  lastHeartbeat: string;
-}
 
 export class WorkerRegistry {
   readonly local: Worker;
