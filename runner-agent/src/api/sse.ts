@@ -58,16 +58,16 @@ export async function sendEvents(
   };
 
   // A client that resumes after deployment.finished (its Last-Event-ID is the
-  // last event) gets nothing more: once the deployment has ended and a whole
-  // poll brought nothing, the stream ends. (One poll of grace: the finishing
-  // node sets the state just before it writes deployment.finished.)
+  // last event) gets nothing more: once no task is open and a whole poll
+  // brought nothing, the stream ends. (One poll of grace: the last task's
+  // node writes deployment.finished just after the task ended.) The probe is
+  // an index lookup, not a read of the deployment and its plan.
   let quietSinceDone = false;
   const poll = setInterval(async () => {
     const before = last;
     await pump();
     if (closed || last !== before) return;
-    const d = await opts.store.getDeployment(opts.deploymentId).catch(() => null);
-    const done = !d || !['queued', 'running'].includes(d.state);
+    const done = !(await opts.store.hasOpenTasks(opts.deploymentId).catch(() => true));
     if (done && quietSinceDone) close();
     quietSinceDone = done;
   }, POLL_MS);
