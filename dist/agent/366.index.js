@@ -142,6 +142,111 @@ CREATE TABLE check_runs (
 );
 CREATE INDEX check_runs_pending ON check_runs (touched_at) WHERE version > sent_version;
 `,
+    `
+-- A claim in one round trip (design, scheduling rules 1 and 2). It walks the
+-- queue in claim order a page at a time, as the embedded store does; a tag is
+-- started only once its row in tags is locked, with SKIP LOCKED, so a tag
+-- another node is claiming right now is passed over, not waited for. Once
+-- locked, a tag's head and whether the tag runs are read again (each statement
+-- here sees every claim committed before its lock was granted), so the unique
+-- index over running tags is never the one to refuse. Raises FL001 when the
+-- lease is stale.
+CREATE FUNCTION claim_tasks(p_node text, p_epoch bigint, p_limit integer) RETURNS SETOF tasks
+LANGUAGE plpgsql AS $$
+DECLARE
+  want integer;
+  claimed integer := 0;
+  after_priority integer := 2;
+  after_seq bigint := 0;
+  page_size integer;
+  page_rows integer;
+  seen text[] := '{}';
+  fresh text[];
+  batch text[];
+  locked text[];
+  limited text[];
+  running_of jsonb;
+  chosen text[];
+  started integer;
+  r record;
+BEGIN
+  -- The node row lock serializes this node's claims, so the cap holds.
+  SELECT least(p_limit, n.task_cap - (SELECT count(*) FROM tasks t WHERE t.node = n.name AND t.state = 'running'))
+    INTO want FROM nodes n WHERE n.name = p_node AND n.epoch = p_epoch FOR UPDATE;
+  IF NOT FOUND THEN
+    RAISE EXCEPTION 'claim by node %: the lease is no longer held', p_node USING ERRCODE = 'FL001';
+  END IF;
+  -- Usually the first rows are claimable: read a little more than needed, and more if not.
+  page_size := want + 8;
+  WHILE claimed < want LOOP
+    fresh := '{}';
+    page_rows := 0;
+    FOR r IN
+      SELECT t.concurrency_tag AS tag, t.priority, t.seq FROM tasks t
+      WHERE t.state = 'queued' AND (t.priority < after_priority OR (t.priority = after_priority AND t.seq > after_seq))
+        AND NOT EXISTS (SELECT 1 FROM tasks x WHERE x.state = 'running' AND x.concurrency_tag = t.concurrency_tag)
+      ORDER BY t.priority DESC, t.seq LIMIT page_size
+    LOOP
+      page_rows := page_rows + 1;
+      after_priority := r.priority;
+      after_seq := r.seq;
+      IF NOT r.tag = ANY (seen) THEN
+        seen := seen || r.tag;
+        fresh := fresh || r.tag;
+      END IF;
+    END LOOP;
+    -- Lock only about as many tags as there are free slots, so other nodes find the rest free.
+    WHILE cardinality(fresh) > 0 AND claimed < want LOOP
+      batch := fresh[1:want - claimed];
+      fresh := fresh[want - claimed + 1:];
+      SELECT coalesce(array_agg(l.tag), '{}') INTO locked
+        FROM (SELECT g.tag FROM tags g WHERE g.tag = ANY (batch) ORDER BY g.tag FOR UPDATE SKIP LOCKED) l;
+      CONTINUE WHEN cardinality(locked) = 0;
+      -- maxRunningTasks across nodes: the limited deployments' rows are locked
+      -- (in id order, so claims cannot deadlock) before their running tasks are counted.
+      SELECT coalesce(array_agg(DISTINCT t.deployment_id ORDER BY t.deployment_id), '{}') INTO limited
+        FROM tasks t JOIN deployments d ON d.id = t.deployment_id
+        WHERE t.state = 'queued' AND t.concurrency_tag = ANY (locked) AND d.max_running > 0;
+      running_of := '{}';
+      IF cardinality(limited) > 0 THEN
+        PERFORM 1 FROM deployments d WHERE d.id = ANY (limited) ORDER BY d.id FOR UPDATE;
+        SELECT coalesce(jsonb_object_agg(c.deployment_id, c.n), '{}') INTO running_of
+          FROM (SELECT t.deployment_id, count(*) AS n FROM tasks t
+                WHERE t.deployment_id = ANY (limited) AND t.state = 'running' GROUP BY t.deployment_id) c;
+      END IF;
+      chosen := '{}';
+      FOR r IN
+        SELECT h.id, h.deployment_id, h.max_running FROM (
+          SELECT DISTINCT ON (t.concurrency_tag) t.id, t.deployment_id, t.priority, t.seq, d.max_running
+          FROM tasks t JOIN deployments d ON d.id = t.deployment_id
+          WHERE t.state = 'queued' AND t.concurrency_tag = ANY (locked)
+            AND NOT EXISTS (SELECT 1 FROM tasks x WHERE x.state = 'running' AND x.concurrency_tag = t.concurrency_tag)
+          ORDER BY t.concurrency_tag, t.priority DESC, t.seq) h
+        ORDER BY h.priority DESC, h.seq
+      LOOP
+        EXIT WHEN claimed + cardinality(chosen) >= want;
+        IF r.max_running > 0 THEN
+          -- A deployment that was not locked above (submitted meanwhile) waits for the next claim.
+          CONTINUE WHEN NOT r.deployment_id = ANY (limited)
+            OR coalesce((running_of ->> r.deployment_id)::int, 0) >= r.max_running;
+          running_of := jsonb_set(running_of, ARRAY[r.deployment_id],
+            to_jsonb(coalesce((running_of ->> r.deployment_id)::int, 0) + 1));
+        END IF;
+        chosen := chosen || r.id;
+      END LOOP;
+      CONTINUE WHEN cardinality(chosen) = 0;
+      RETURN QUERY
+        UPDATE tasks t SET state = 'running', node = p_node, epoch = p_epoch, started_at = now_ms(), message = NULL
+        WHERE t.id = ANY (chosen) AND t.state = 'queued'
+        RETURNING t.*;
+      GET DIAGNOSTICS started = ROW_COUNT;
+      claimed := claimed + started;
+    END LOOP;
+    EXIT WHEN page_rows < page_size;
+    page_size := least(page_size * 4, 1024);
+  END LOOP;
+END $$;
+`,
 ];
 
 // EXTERNAL MODULE: ./runner-agent/src/store/rows.ts
@@ -163,6 +268,8 @@ var types = __webpack_require__(66143);
 
 
 const RUNNING_COUNT = `(SELECT count(*) FROM tasks t WHERE t.node = n.name AND t.state = 'running')::int AS running`;
+/** Submissions of at least this many tasks refresh the planner's statistics of the queue. */
+const ANALYZE_AFTER_TASKS = 500;
 /** Opens a store on `url`; tables go to the first schema of the connection's search_path. */
 async function openPostgresStore(url, opts = {}) {
     let sql;
@@ -351,6 +458,11 @@ class PostgresStore {
             if (existing)
                 return existing;
         }
+        // The claim's queries are planned from the table's statistics. A big
+        // submission changes the queue faster than autovacuum looks (a minute),
+        // and plans made for an empty queue walk every queued row on each claim.
+        if (input.tasks.length >= ANALYZE_AFTER_TASKS)
+            await this.sql `ANALYZE tasks`;
         return { deployment: (await this.getDeployment(id)), tasks: await this.tasksOf(id), created: true };
     }
     async existingDeployment(key) {
@@ -393,115 +505,43 @@ class PostgresStore {
     async runningTasks() {
         return (await this.sql `SELECT * FROM tasks WHERE state = 'running' ORDER BY started_at, seq`).map(store_rows/* toTask */.FM);
     }
-    /**
-     * Walks the queue in claim order a page at a time, as the embedded store
-     * does, but a tag is only started after its row in `tags` is locked. The lock
-     * is taken with SKIP LOCKED: a tag another node is claiming right now is
-     * passed over, not waited for. Once locked, the tag's head and whether it
-     * runs are read again (a later statement sees every claim committed before
-     * the lock was granted), so the unique index is never the one to refuse.
-     */
+    /** One round trip: claim_tasks (postgres-schema.ts) holds the rules. */
     async claimTasks(lease, limit) {
         if (limit <= 0)
             return [];
-        return this.sql.begin(async (tx) => {
-            // The node row lock serializes this node's claims, so the cap holds.
-            const [node] = await tx `
-        SELECT n.task_cap, ${tx.unsafe(RUNNING_COUNT)} FROM nodes n
-        WHERE n.name = ${lease.node} AND n.epoch = ${lease.epoch} FOR UPDATE`;
-            if (!node)
-                throw new types/* StaleLeaseError */.Q(`claim by node ${lease.node}`);
-            const want = Math.min(limit, Number(node.task_cap) - Number(node.running));
-            const claimed = [];
-            const seenTags = new Set();
-            let after = { priority: 2, seq: 0 };
-            let pageSize = want + 8;
-            while (claimed.length < want) {
-                const page = await tx `
-          SELECT t.concurrency_tag, t.priority, t.seq FROM tasks t
-          WHERE t.state = 'queued' AND (t.priority < ${after.priority} OR (t.priority = ${after.priority} AND t.seq > ${after.seq}))
-            AND NOT EXISTS (SELECT 1 FROM tasks r WHERE r.state = 'running' AND r.concurrency_tag = t.concurrency_tag)
-          ORDER BY ${tx.unsafe(store_rows/* claimOrder */.Ln)} LIMIT ${pageSize}`;
-                const fresh = [];
-                for (const r of page) {
-                    const tag = String(r.concurrency_tag);
-                    if (!seenTags.has(tag))
-                        fresh.push(tag);
-                    seenTags.add(tag);
-                }
-                // Lock only about as many tags as there are free slots, so other nodes find the rest free.
-                while (fresh.length > 0 && claimed.length < want) {
-                    const batch = fresh.splice(0, want - claimed.length);
-                    claimed.push(...(await this.claimTags(tx, lease, batch, want - claimed.length)));
-                }
-                const last = page.at(-1);
-                if (page.length < pageSize || !last)
-                    break;
-                after = { priority: Number(last.priority), seq: Number(last.seq) };
-                pageSize = Math.min(pageSize * 4, 1024);
-            }
-            return claimed;
-        });
-    }
-    async claimTags(tx, lease, tags, room) {
-        const locked = await tx `SELECT tag FROM tags WHERE tag = ANY(${tags}::text[]) ORDER BY tag FOR UPDATE SKIP LOCKED`;
-        if (locked.length === 0)
-            return [];
-        // Each locked tag's head (its first queued task), unless the tag runs.
-        const heads = await tx `
-      SELECT DISTINCT ON (t.concurrency_tag) t.id, t.deployment_id, t.priority, t.seq, d.max_running
-      FROM tasks t JOIN deployments d ON d.id = t.deployment_id
-      WHERE t.state = 'queued' AND t.concurrency_tag = ANY(${locked.map((r) => String(r.tag))}::text[])
-        AND NOT EXISTS (SELECT 1 FROM tasks r WHERE r.state = 'running' AND r.concurrency_tag = t.concurrency_tag)
-      ORDER BY t.concurrency_tag, ${tx.unsafe(store_rows/* claimOrder */.Ln)}`;
-        heads.sort((a, b) => Number(b.priority) - Number(a.priority) || Number(a.seq) - Number(b.seq));
-        const runningOf = await this.lockLimitedDeployments(tx, heads.filter((h) => Number(h.max_running) > 0).map((h) => String(h.deployment_id)));
-        const chosen = [];
-        for (const h of heads) {
-            if (chosen.length >= room)
-                break;
-            const max = Number(h.max_running);
-            const dep = String(h.deployment_id);
-            if (max > 0) {
-                const running = runningOf.get(dep) ?? 0;
-                if (running >= max)
-                    continue;
-                runningOf.set(dep, running + 1);
-            }
-            chosen.push(String(h.id));
+        try {
+            const rows = await this.sql `SELECT * FROM claim_tasks(${lease.node}, ${lease.epoch}, ${limit})`;
+            return rows.map(store_rows/* toTask */.FM).sort((a, b) => b.priority - a.priority || a.seq - b.seq);
         }
-        if (chosen.length === 0)
-            return [];
-        const rows = await tx `
-      UPDATE tasks SET state = 'running', node = ${lease.node}, epoch = ${lease.epoch}, started_at = now_ms(), message = NULL
-      WHERE id = ANY(${chosen}::text[]) AND state = 'queued'
-      RETURNING *`;
-        return rows.map(store_rows/* toTask */.FM).sort((a, b) => b.priority - a.priority || a.seq - b.seq);
+        catch (err) {
+            if (err.code === 'FL001')
+                throw new types/* StaleLeaseError */.Q(`claim by node ${lease.node}`);
+            throw err;
+        }
     }
-    /**
-     * maxRunningTasks across nodes: the deployment rows are locked (in id order,
-     * so claims cannot deadlock) before their running tasks are counted.
-     */
-    async lockLimitedDeployments(tx, ids) {
-        const out = new Map();
-        if (ids.length === 0)
-            return out;
-        const unique = [...new Set(ids)].sort();
-        await tx `SELECT id FROM deployments WHERE id = ANY(${unique}::text[]) ORDER BY id FOR UPDATE`;
-        const counts = await tx `
-      SELECT deployment_id, count(*)::int AS n FROM tasks
-      WHERE deployment_id = ANY(${unique}::text[]) AND state = 'running' GROUP BY deployment_id`;
-        for (const r of counts)
-            out.set(String(r.deployment_id), Number(r.n));
-        return out;
-    }
-    async markActionStarted(taskId, lease) {
-        const r = await this.sql `
-      UPDATE tasks SET action_started = true
-      WHERE id = ${taskId} AND state = 'running' AND node = ${lease.node} AND epoch = ${lease.epoch}
-        AND EXISTS (SELECT 1 FROM nodes WHERE name = ${lease.node} AND epoch = ${lease.epoch})`;
-        if (r.count === 0)
-            throw new types/* StaleLeaseError */.Q(`task ${taskId}`);
+    async startAction(start, fence) {
+        if (!fence) {
+            await this.sql `
+        UPDATE actions SET state = 'running', attempt = ${start.attempt}, started_at = ${start.startedAt},
+          worker = ${start.worker}, waiting_on = NULL
+        WHERE id = ${start.id}`;
+            return;
+        }
+        // One statement: the fence and the action's start commit together or not at all.
+        const [r] = await this.sql `
+      WITH fenced AS (
+        UPDATE tasks SET action_started = true
+        WHERE id = ${start.taskId} AND state = 'running' AND node = ${fence.node} AND epoch = ${fence.epoch}
+          AND EXISTS (SELECT 1 FROM nodes WHERE name = ${fence.node} AND epoch = ${fence.epoch})
+        RETURNING id
+      ), started AS (
+        UPDATE actions SET state = 'running', attempt = ${start.attempt}, started_at = ${start.startedAt},
+          worker = ${start.worker}, waiting_on = NULL
+        WHERE id = ${start.id} AND EXISTS (SELECT 1 FROM fenced)
+      )
+      SELECT count(*)::int AS n FROM fenced`;
+        if (!r || r.n === 0)
+            throw new types/* StaleLeaseError */.Q(`task ${start.taskId}`);
     }
     async finishTask(taskId, lease, state, message) {
         // One statement (one round trip, its own transaction): the finish, the

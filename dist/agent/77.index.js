@@ -559,6 +559,23 @@ function secretValuesOf(deployment) {
     }
     return values;
 }
+/**
+ * What every task of a deployment shares, built once per deployment (the
+ * coordinator hands its tasks one row object): a plan of thousands of tenants
+ * would otherwise be searched and its secrets collected again for each task.
+ */
+const shared = new WeakMap();
+function sharedOf(deployment) {
+    let s = shared.get(deployment);
+    if (!s) {
+        s = {
+            tenants: new Map((deployment.plan.tenants ?? []).map((t) => [t.name, t])),
+            mask: makeMask(secretValuesOf(deployment)),
+        };
+        shared.set(deployment, s);
+    }
+    return s;
+}
 class TaskRunner {
     deps;
     task;
@@ -579,9 +596,10 @@ class TaskRunner {
         this.task = task;
         this.deployment = deployment;
         this.plan = deployment.plan;
-        this.tenant = this.plan.tenants?.find((t) => t.name === task.tenant);
+        const { tenants, mask } = sharedOf(deployment);
+        this.tenant = task.tenant === null ? undefined : tenants.get(task.tenant);
         this.deploymentId = deployment.id;
-        this.mask = makeMask(secretValuesOf(deployment));
+        this.mask = mask;
     }
     event(type, data) {
         this.deps.events.emit({ deploymentId: this.deployment.id, taskId: this.task.id, type, data });
@@ -821,10 +839,6 @@ class TaskRunner {
         // The action's final state and the release of its target are written together.
         let finished = null;
         try {
-            // From the first action on, a crash of this node interrupts the task
-            // instead of requeueing it. (Both writes share one group commit.)
-            const fenced = this.actionStarted ? null : store.markActionStarted(this.task.id, this.deps.lease);
-            this.actionStarted = true;
             let result = { ok: false, cancelled: false, exitCode: null, message: '' };
             const firstStart = Date.now();
             for (let attempt = 1; attempt <= step.retries + 1; attempt++) {
@@ -835,7 +849,7 @@ class TaskRunner {
                     break;
                 }
                 try {
-                    result = await this.attempt(step, a, placed.worker, attempt, fenced);
+                    result = await this.attempt(step, a, placed.worker, attempt);
                 }
                 finally {
                     placed.done();
@@ -911,19 +925,14 @@ class TaskRunner {
         return null;
     }
     /** One attempt of an action on `worker`. */
-    async attempt(step, a, worker, attempt, fenced) {
+    async attempt(step, a, worker, attempt) {
         const target = a.spec.target ?? null;
         a.row.state = 'running';
-        await Promise.all([
-            fenced,
-            this.deps.store.updateAction(a.row.id, {
-                state: 'running',
-                attempt,
-                startedAt: Date.now(),
-                worker: worker.name,
-                waitingOn: null,
-            }),
-        ]);
+        // From the first action on, a crash of this node interrupts the task
+        // instead of requeueing it: the first start also fences the task.
+        const fence = this.actionStarted ? null : this.deps.lease;
+        this.actionStarted = true;
+        await this.deps.store.startAction({ id: a.row.id, taskId: this.task.id, attempt, worker: worker.name, startedAt: Date.now() }, fence);
         this.event('action.started', {
             actionId: a.row.id,
             step: step.name,
@@ -1242,6 +1251,8 @@ class Coordinator {
     waitingTimer = null;
     targetReleases = new TargetReleases();
     heldTargets = new Set();
+    /** Tasks this node started whose end is not recorded yet, by deployment. */
+    openHere = new Map();
     constructor(opts) {
         this.opts = opts;
         this.store = opts.store;
@@ -1516,6 +1527,7 @@ class Coordinator {
             onPackage: (r) => this.signals.emit('packageAcquired', r),
         }, task, deployment);
         this.running.set(task.id, runner);
+        this.openHere.set(deployment.id, (this.openHere.get(deployment.id) ?? 0) + 1);
         this.signals.emit('taskStarted', task.id);
         void runner
             .run()
@@ -1524,10 +1536,9 @@ class Coordinator {
             return { state: 'failed', message: `internal error: ${err.message}` };
         })
             .then(async (outcome) => {
+            let lastHere = false;
             try {
-                // The lease the task was claimed under: after a rejoin, the new
-                // epoch may hold a new run of the same task.
-                await this.store.finishTask(task.id, lease, outcome.state, outcome.message);
+                await this.recordEnd(task, lease, outcome);
                 this.events.emit({
                     deploymentId: deployment.id,
                     taskId: task.id,
@@ -1540,17 +1551,47 @@ class Coordinator {
                     throw err;
                 this.opts.log.warn({ task: task.id }, err.message);
             }
-            if (this.running.get(task.id) === runner)
-                this.running.delete(task.id);
+            finally {
+                // While another of its tasks runs here, the deployment is open, and
+                // that task's end looks again: only the last one here probes.
+                const open = this.openHere.get(deployment.id) - 1;
+                if (open > 0)
+                    this.openHere.set(deployment.id, open);
+                else
+                    this.openHere.delete(deployment.id);
+                lastHere = open === 0;
+                if (this.running.get(task.id) === runner)
+                    this.running.delete(task.id);
+            }
             this.signals.emit('taskFinished', task.id);
             this.signals.emit('taskEnded', {
                 state: outcome.state,
                 seconds: (Date.now() - (task.startedAt ?? Date.now())) / 1000,
             });
             this.dispatch();
-            await this.maybeFinishDeployment(deployment.id);
+            if (lastHere)
+                await this.maybeFinishDeployment(deployment.id);
         })
             .catch((err) => this.opts.log.error({ err, task: task.id }, 'could not record the end of a task'));
+    }
+    /**
+     * Writes a task's end under the lease it was claimed under (after a rejoin,
+     * the new epoch may hold a new run of the same task). A store that fails
+     * for a moment is asked again: until the end is written, the task holds its
+     * slot and its tag.
+     */
+    async recordEnd(task, lease, outcome) {
+        for (let delay = 100;; delay = Math.min(delay * 2, 5000)) {
+            try {
+                return await this.store.finishTask(task.id, lease, outcome.state, outcome.message);
+            }
+            catch (err) {
+                if (err instanceof types/* StaleLeaseError */.Q)
+                    throw err;
+                this.opts.log.error({ err, task: task.id }, `could not record the end of the task; again in ${delay} ms`);
+                await new Promise((r) => setTimeout(r, delay));
+            }
+        }
     }
     async maybeFinishDeployment(id) {
         // Called after every task; the probe keeps that cheap for deployments of thousands of tasks.
@@ -3321,22 +3362,25 @@ class SqliteStore {
             return claimed;
         });
     }
-    async markActionStarted(taskId, lease) {
+    async startAction(start, fence) {
         await this.write(() => {
-            const n = this.run(`UPDATE tasks SET action_started = 1 WHERE id = ? AND state = 'running' AND node = ? AND epoch = ?
-         AND EXISTS (SELECT 1 FROM nodes WHERE name = ? AND epoch = ?)`, taskId, lease.node, lease.epoch, 
-            // Fencing: an epoch the node has since re-registered past is stale even
-            // before recoverTasks has moved its tasks.
-            lease.node, lease.epoch);
-            if (n === 0)
-                throw new types/* StaleLeaseError */.Q(`task ${taskId}`);
+            if (fence) {
+                const n = this.run(`UPDATE tasks SET action_started = 1 WHERE id = ? AND state = 'running' AND node = ? AND epoch = ?
+           AND EXISTS (SELECT 1 FROM nodes WHERE name = ? AND epoch = ?)`, start.taskId, fence.node, fence.epoch, 
+                // Fencing: an epoch the node has since re-registered past is stale even
+                // before recoverTasks has moved its tasks.
+                fence.node, fence.epoch);
+                if (n === 0)
+                    throw new types/* StaleLeaseError */.Q(`task ${start.taskId}`);
+            }
+            this.run(`UPDATE actions SET state = 'running', attempt = ?, started_at = ?, worker = ?, waiting_on = NULL WHERE id = ?`, start.attempt, start.startedAt, start.worker, start.id);
         });
     }
     async finishTask(taskId, lease, state, message) {
         await this.write(() => {
             const changed = this.run(`UPDATE tasks SET state = ?, finished_at = ?, message = ? WHERE id = ? AND state = 'running' AND node = ? AND epoch = ?
            AND EXISTS (SELECT 1 FROM nodes WHERE name = ? AND epoch = ?)`, state, Date.now(), message, taskId, lease.node, lease.epoch, 
-            // Fencing, as in markActionStarted.
+            // Fencing, as in startAction.
             lease.node, lease.epoch);
             if (changed === 0)
                 throw new types/* StaleLeaseError */.Q(`task ${taskId}`);

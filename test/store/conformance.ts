@@ -3,7 +3,14 @@
 // embedded store; a PostgreSQL store runs the same suite. Each test opens a
 // fresh, empty store through `open` and cleans it up afterwards.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { type Lease, StaleLeaseError, type Store, type TaskRow } from '../../runner-agent/src/store/types.ts';
+import {
+  type ActionStart,
+  type Lease,
+  type NewAction,
+  StaleLeaseError,
+  type Store,
+  type TaskRow,
+} from '../../runner-agent/src/store/types.ts';
 import { loadPlan, type Plan } from '../../src/plan/index.ts';
 
 export interface OpenedStore {
@@ -60,6 +67,23 @@ export async function deploy(store: Store, opts: DeployOptions) {
 }
 
 const ids = (tasks: TaskRow[]) => tasks.map((t) => t.id);
+const action = (id: string, taskId: string): NewAction => ({
+  id,
+  taskId,
+  stepIndex: 0,
+  step: 'hello',
+  target: null,
+  worker: null,
+  state: 'pending',
+  attempt: 0,
+});
+const start = (id: string, taskId: string): ActionStart => ({
+  id,
+  taskId,
+  attempt: 1,
+  worker: 'w1',
+  startedAt: 1000,
+});
 const tags = (tasks: TaskRow[]) => tasks.map((t) => t.concurrencyTag);
 
 export function describeStoreConformance(name: string, open: () => Promise<OpenedStore>): void {
@@ -347,7 +371,10 @@ export function describeStoreConformance(name: string, open: () => Promise<Opene
         const [claimed] = await store.claimTasks(old, 1);
         const current = await lease('n1');
         await expect(store.claimTasks(old, 1)).rejects.toBeInstanceOf(StaleLeaseError);
-        await expect(store.markActionStarted(claimed!.id, old)).rejects.toBeInstanceOf(StaleLeaseError);
+        await store.insertActions([action('act_a', claimed!.id)]);
+        await expect(store.startAction(start('act_a', claimed!.id), old)).rejects.toBeInstanceOf(
+          StaleLeaseError,
+        );
         await expect(store.finishTask(claimed!.id, old, 'succeeded', null)).rejects.toBeInstanceOf(
           StaleLeaseError,
         );
@@ -356,6 +383,8 @@ export function describeStoreConformance(name: string, open: () => Promise<Opene
           StaleLeaseError,
         );
         expect(await store.getTask(tasks[0]!.id)).toMatchObject({ state: 'running', actionStarted: false });
+        // The refused fence left the action as it was.
+        expect((await store.actionsOf([claimed!.id]))[0]).toMatchObject({ state: 'pending', worker: null });
         expect(await store.getTask(tasks[1]!.id)).toMatchObject({ state: 'queued' });
       });
 
@@ -371,8 +400,15 @@ export function describeStoreConformance(name: string, open: () => Promise<Opene
         const l = await lease('n1');
         const { tasks } = await deploy(store, { tags: ['a'] });
         await store.claimTasks(l, 1);
-        await store.markActionStarted(tasks[0]!.id, l);
+        await store.insertActions([action('act_1', tasks[0]!.id), action('act_2', tasks[0]!.id)]);
+        await store.startAction(start('act_1', tasks[0]!.id), l);
         expect((await store.getTask(tasks[0]!.id))!.actionStarted).toBe(true);
+        // Later starts need no fence.
+        await store.startAction({ ...start('act_2', tasks[0]!.id), attempt: 2 }, null);
+        expect(await store.actionsOf([tasks[0]!.id])).toMatchObject([
+          { id: 'act_1', state: 'running', attempt: 1, worker: 'w1', startedAt: 1000, waitingOn: null },
+          { id: 'act_2', state: 'running', attempt: 2, worker: 'w1', startedAt: 1000 },
+        ]);
         await store.finishTask(tasks[0]!.id, l, 'failed', 'step deploy failed');
         const done = (await store.getTask(tasks[0]!.id))!;
         expect(done).toMatchObject({ state: 'failed', message: 'step deploy failed' });
@@ -380,7 +416,9 @@ export function describeStoreConformance(name: string, open: () => Promise<Opene
         await expect(store.finishTask(tasks[0]!.id, l, 'succeeded', null)).rejects.toBeInstanceOf(
           StaleLeaseError,
         );
-        await expect(store.markActionStarted(tasks[0]!.id, l)).rejects.toBeInstanceOf(StaleLeaseError);
+        await expect(store.startAction(start('act_1', tasks[0]!.id), l)).rejects.toBeInstanceOf(
+          StaleLeaseError,
+        );
         expect((await store.getTask(tasks[0]!.id))!.state).toBe('failed');
       });
 
@@ -484,9 +522,8 @@ export function describeStoreConformance(name: string, open: () => Promise<Opene
             attempt: 0,
           },
         ]);
-        await store.markActionStarted(f.id, old);
-        await store.markActionStarted(r.id, old);
-        await store.updateAction('act_f', { state: 'running', attempt: 1, startedAt: Date.now() });
+        await store.startAction(start('act_f', f.id), old);
+        await store.startAction(start('act_r', r.id), old);
         expect(await store.lockTarget('web-1', f.id, 'act_f')).toEqual({ ok: true });
         expect(await store.lockTarget('web-2', r.id, 'act_r')).toEqual({ ok: true });
 

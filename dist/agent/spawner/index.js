@@ -1,6 +1,8 @@
 import { createRequire as __WEBPACK_EXTERNAL_createRequire } from "module";
 var __webpack_exports__ = {};
 
+;// CONCATENATED MODULE: external "node:fs"
+const external_node_fs_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs");
 ;// CONCATENATED MODULE: external "node:fs/promises"
 const promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs/promises");
 ;// CONCATENATED MODULE: external "node:child_process"
@@ -120,6 +122,7 @@ function formatMs(ms) {
 //                          out { op: 'line', id, stream, line } | { op: 'done', id, result }
 
 
+
 if (process.send) {
     const send = process.send.bind(process);
     const running = new Map();
@@ -144,11 +147,13 @@ if (process.send) {
             abort.abort();
     });
 }
-// The directory work runs on libuv's thread pool: starting processes blocks
-// this event loop, and the two then overlap.
+// A scratch directory costs one system call each way when its parent exists
+// and the script left it empty (the common case), made and removed here on
+// the event loop: a trip through libuv's thread pool would cost more than the
+// call itself.
 async function run(spec, signal, onLine) {
     try {
-        await (0,promises_namespaceObject.mkdir)(spec.cwd, { recursive: true });
+        makeDir(spec.cwd);
     }
     catch (err) {
         const message = `cannot create the working directory ${spec.cwd}: ${err.message}`;
@@ -159,7 +164,29 @@ async function run(spec, signal, onLine) {
     }
     finally {
         if (spec.scratch)
-            await (0,promises_namespaceObject.rm)(spec.cwd, { recursive: true, force: true }).catch(() => { });
+            await removeDir(spec.cwd);
+    }
+}
+function makeDir(dir) {
+    try {
+        (0,external_node_fs_namespaceObject.mkdirSync)(dir);
+    }
+    catch (err) {
+        const code = err.code;
+        if (code === 'EEXIST')
+            return;
+        if (code !== 'ENOENT')
+            throw err;
+        (0,external_node_fs_namespaceObject.mkdirSync)(dir, { recursive: true });
+    }
+}
+async function removeDir(dir) {
+    try {
+        (0,external_node_fs_namespaceObject.rmdirSync)(dir);
+    }
+    catch {
+        // Not empty (or already gone): the whole tree, off the event loop.
+        await (0,promises_namespaceObject.rm)(dir, { recursive: true, force: true }).catch(() => { });
     }
 }
 

@@ -28,7 +28,7 @@ import { WorkerRegistry } from '../worker/registry.ts';
 import type { Worker } from '../worker/types.ts';
 import { EventLog } from './event-log.ts';
 import { TargetReleases } from './target-releases.ts';
-import { TaskRunner } from './task-runner.ts';
+import { type TaskOutcome, TaskRunner } from './task-runner.ts';
 import { STARTING, waitingReasons } from './waiting.ts';
 
 export class ApiError extends Error {
@@ -83,6 +83,8 @@ export class Coordinator {
   private waitingTimer: NodeJS.Timeout | null = null;
   private readonly targetReleases = new TargetReleases();
   private readonly heldTargets = new Set<string>();
+  /** Tasks this node started whose end is not recorded yet, by deployment. */
+  private readonly openHere = new Map<string, number>();
 
   constructor(opts: CoordinatorOptions) {
     this.opts = opts;
@@ -385,6 +387,7 @@ export class Coordinator {
       deployment,
     );
     this.running.set(task.id, runner);
+    this.openHere.set(deployment.id, (this.openHere.get(deployment.id) ?? 0) + 1);
     this.signals.emit('taskStarted', task.id);
     void runner
       .run()
@@ -393,10 +396,9 @@ export class Coordinator {
         return { state: 'failed' as const, message: `internal error: ${err.message}` };
       })
       .then(async (outcome) => {
+        let lastHere = false;
         try {
-          // The lease the task was claimed under: after a rejoin, the new
-          // epoch may hold a new run of the same task.
-          await this.store.finishTask(task.id, lease, outcome.state, outcome.message);
+          await this.recordEnd(task, lease, outcome);
           this.events.emit({
             deploymentId: deployment.id,
             taskId: task.id,
@@ -406,17 +408,45 @@ export class Coordinator {
         } catch (err) {
           if (!(err instanceof StaleLeaseError)) throw err;
           this.opts.log.warn({ task: task.id }, err.message);
+        } finally {
+          // While another of its tasks runs here, the deployment is open, and
+          // that task's end looks again: only the last one here probes.
+          const open = this.openHere.get(deployment.id)! - 1;
+          if (open > 0) this.openHere.set(deployment.id, open);
+          else this.openHere.delete(deployment.id);
+          lastHere = open === 0;
+          if (this.running.get(task.id) === runner) this.running.delete(task.id);
         }
-        if (this.running.get(task.id) === runner) this.running.delete(task.id);
         this.signals.emit('taskFinished', task.id);
         this.signals.emit('taskEnded', {
           state: outcome.state,
           seconds: (Date.now() - (task.startedAt ?? Date.now())) / 1000,
         });
         this.dispatch();
-        await this.maybeFinishDeployment(deployment.id);
+        if (lastHere) await this.maybeFinishDeployment(deployment.id);
       })
       .catch((err) => this.opts.log.error({ err, task: task.id }, 'could not record the end of a task'));
+  }
+
+  /**
+   * Writes a task's end under the lease it was claimed under (after a rejoin,
+   * the new epoch may hold a new run of the same task). A store that fails
+   * for a moment is asked again: until the end is written, the task holds its
+   * slot and its tag.
+   */
+  private async recordEnd(task: TaskRow, lease: Lease, outcome: TaskOutcome): Promise<void> {
+    for (let delay = 100; ; delay = Math.min(delay * 2, 5000)) {
+      try {
+        return await this.store.finishTask(task.id, lease, outcome.state, outcome.message);
+      } catch (err) {
+        if (err instanceof StaleLeaseError) throw err;
+        this.opts.log.error(
+          { err, task: task.id },
+          `could not record the end of the task; again in ${delay} ms`,
+        );
+        await new Promise((r) => setTimeout(r, delay));
+      }
+    }
   }
 
   private async maybeFinishDeployment(id: string): Promise<void> {

@@ -63,6 +63,25 @@ export function secretValuesOf(deployment: DeploymentRow): string[] {
   return values;
 }
 
+/**
+ * What every task of a deployment shares, built once per deployment (the
+ * coordinator hands its tasks one row object): a plan of thousands of tenants
+ * would otherwise be searched and its secrets collected again for each task.
+ */
+const shared = new WeakMap<DeploymentRow, { tenants: Map<string, Tenant>; mask: Mask }>();
+
+function sharedOf(deployment: DeploymentRow) {
+  let s = shared.get(deployment);
+  if (!s) {
+    s = {
+      tenants: new Map((deployment.plan.tenants ?? []).map((t) => [t.name, t])),
+      mask: makeMask(secretValuesOf(deployment)),
+    };
+    shared.set(deployment, s);
+  }
+  return s;
+}
+
 export class TaskRunner {
   private readonly deps: TaskRunnerDeps;
   private readonly task: TaskRow;
@@ -84,9 +103,10 @@ export class TaskRunner {
     this.task = task;
     this.deployment = deployment;
     this.plan = deployment.plan;
-    this.tenant = this.plan.tenants?.find((t) => t.name === task.tenant);
+    const { tenants, mask } = sharedOf(deployment);
+    this.tenant = task.tenant === null ? undefined : tenants.get(task.tenant);
     this.deploymentId = deployment.id;
-    this.mask = makeMask(secretValuesOf(deployment));
+    this.mask = mask;
   }
 
   private event(type: string, data: Record<string, unknown>): void {
@@ -345,10 +365,6 @@ export class TaskRunner {
     // The action's final state and the release of its target are written together.
     let finished: Promise<void> | null = null;
     try {
-      // From the first action on, a crash of this node interrupts the task
-      // instead of requeueing it. (Both writes share one group commit.)
-      const fenced = this.actionStarted ? null : store.markActionStarted(this.task.id, this.deps.lease);
-      this.actionStarted = true;
       let result: ActionResult = { ok: false, cancelled: false, exitCode: null, message: '' };
       const firstStart = Date.now();
       for (let attempt = 1; attempt <= step.retries + 1; attempt++) {
@@ -359,7 +375,7 @@ export class TaskRunner {
           break;
         }
         try {
-          result = await this.attempt(step, a, placed.worker, attempt, fenced);
+          result = await this.attempt(step, a, placed.worker, attempt);
         } finally {
           placed.done();
         }
@@ -437,20 +453,17 @@ export class TaskRunner {
     a: RunningAction,
     worker: Worker,
     attempt: number,
-    fenced: Promise<void> | null,
   ): Promise<ActionResult> {
     const target = a.spec.target ?? null;
     a.row.state = 'running';
-    await Promise.all([
-      fenced,
-      this.deps.store.updateAction(a.row.id, {
-        state: 'running',
-        attempt,
-        startedAt: Date.now(),
-        worker: worker.name,
-        waitingOn: null,
-      }),
-    ]);
+    // From the first action on, a crash of this node interrupts the task
+    // instead of requeueing it: the first start also fences the task.
+    const fence = this.actionStarted ? null : this.deps.lease;
+    this.actionStarted = true;
+    await this.deps.store.startAction(
+      { id: a.row.id, taskId: this.task.id, attempt, worker: worker.name, startedAt: Date.now() },
+      fence,
+    );
     this.event('action.started', {
       actionId: a.row.id,
       step: step.name,

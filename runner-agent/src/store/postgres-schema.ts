@@ -120,4 +120,109 @@ CREATE TABLE check_runs (
 );
 CREATE INDEX check_runs_pending ON check_runs (touched_at) WHERE version > sent_version;
 `,
+  `
+-- A claim in one round trip (design, scheduling rules 1 and 2). It walks the
+-- queue in claim order a page at a time, as the embedded store does; a tag is
+-- started only once its row in tags is locked, with SKIP LOCKED, so a tag
+-- another node is claiming right now is passed over, not waited for. Once
+-- locked, a tag's head and whether the tag runs are read again (each statement
+-- here sees every claim committed before its lock was granted), so the unique
+-- index over running tags is never the one to refuse. Raises FL001 when the
+-- lease is stale.
+CREATE FUNCTION claim_tasks(p_node text, p_epoch bigint, p_limit integer) RETURNS SETOF tasks
+LANGUAGE plpgsql AS $$
+DECLARE
+  want integer;
+  claimed integer := 0;
+  after_priority integer := 2;
+  after_seq bigint := 0;
+  page_size integer;
+  page_rows integer;
+  seen text[] := '{}';
+  fresh text[];
+  batch text[];
+  locked text[];
+  limited text[];
+  running_of jsonb;
+  chosen text[];
+  started integer;
+  r record;
+BEGIN
+  -- The node row lock serializes this node's claims, so the cap holds.
+  SELECT least(p_limit, n.task_cap - (SELECT count(*) FROM tasks t WHERE t.node = n.name AND t.state = 'running'))
+    INTO want FROM nodes n WHERE n.name = p_node AND n.epoch = p_epoch FOR UPDATE;
+  IF NOT FOUND THEN
+    RAISE EXCEPTION 'claim by node %: the lease is no longer held', p_node USING ERRCODE = 'FL001';
+  END IF;
+  -- Usually the first rows are claimable: read a little more than needed, and more if not.
+  page_size := want + 8;
+  WHILE claimed < want LOOP
+    fresh := '{}';
+    page_rows := 0;
+    FOR r IN
+      SELECT t.concurrency_tag AS tag, t.priority, t.seq FROM tasks t
+      WHERE t.state = 'queued' AND (t.priority < after_priority OR (t.priority = after_priority AND t.seq > after_seq))
+        AND NOT EXISTS (SELECT 1 FROM tasks x WHERE x.state = 'running' AND x.concurrency_tag = t.concurrency_tag)
+      ORDER BY t.priority DESC, t.seq LIMIT page_size
+    LOOP
+      page_rows := page_rows + 1;
+      after_priority := r.priority;
+      after_seq := r.seq;
+      IF NOT r.tag = ANY (seen) THEN
+        seen := seen || r.tag;
+        fresh := fresh || r.tag;
+      END IF;
+    END LOOP;
+    -- Lock only about as many tags as there are free slots, so other nodes find the rest free.
+    WHILE cardinality(fresh) > 0 AND claimed < want LOOP
+      batch := fresh[1:want - claimed];
+      fresh := fresh[want - claimed + 1:];
+      SELECT coalesce(array_agg(l.tag), '{}') INTO locked
+        FROM (SELECT g.tag FROM tags g WHERE g.tag = ANY (batch) ORDER BY g.tag FOR UPDATE SKIP LOCKED) l;
+      CONTINUE WHEN cardinality(locked) = 0;
+      -- maxRunningTasks across nodes: the limited deployments' rows are locked
+      -- (in id order, so claims cannot deadlock) before their running tasks are counted.
+      SELECT coalesce(array_agg(DISTINCT t.deployment_id ORDER BY t.deployment_id), '{}') INTO limited
+        FROM tasks t JOIN deployments d ON d.id = t.deployment_id
+        WHERE t.state = 'queued' AND t.concurrency_tag = ANY (locked) AND d.max_running > 0;
+      running_of := '{}';
+      IF cardinality(limited) > 0 THEN
+        PERFORM 1 FROM deployments d WHERE d.id = ANY (limited) ORDER BY d.id FOR UPDATE;
+        SELECT coalesce(jsonb_object_agg(c.deployment_id, c.n), '{}') INTO running_of
+          FROM (SELECT t.deployment_id, count(*) AS n FROM tasks t
+                WHERE t.deployment_id = ANY (limited) AND t.state = 'running' GROUP BY t.deployment_id) c;
+      END IF;
+      chosen := '{}';
+      FOR r IN
+        SELECT h.id, h.deployment_id, h.max_running FROM (
+          SELECT DISTINCT ON (t.concurrency_tag) t.id, t.deployment_id, t.priority, t.seq, d.max_running
+          FROM tasks t JOIN deployments d ON d.id = t.deployment_id
+          WHERE t.state = 'queued' AND t.concurrency_tag = ANY (locked)
+            AND NOT EXISTS (SELECT 1 FROM tasks x WHERE x.state = 'running' AND x.concurrency_tag = t.concurrency_tag)
+          ORDER BY t.concurrency_tag, t.priority DESC, t.seq) h
+        ORDER BY h.priority DESC, h.seq
+      LOOP
+        EXIT WHEN claimed + cardinality(chosen) >= want;
+        IF r.max_running > 0 THEN
+          -- A deployment that was not locked above (submitted meanwhile) waits for the next claim.
+          CONTINUE WHEN NOT r.deployment_id = ANY (limited)
+            OR coalesce((running_of ->> r.deployment_id)::int, 0) >= r.max_running;
+          running_of := jsonb_set(running_of, ARRAY[r.deployment_id],
+            to_jsonb(coalesce((running_of ->> r.deployment_id)::int, 0) + 1));
+        END IF;
+        chosen := chosen || r.id;
+      END LOOP;
+      CONTINUE WHEN cardinality(chosen) = 0;
+      RETURN QUERY
+        UPDATE tasks t SET state = 'running', node = p_node, epoch = p_epoch, started_at = now_ms(), message = NULL
+        WHERE t.id = ANY (chosen) AND t.state = 'queued'
+        RETURNING t.*;
+      GET DIAGNOSTICS started = ROW_COUNT;
+      claimed := claimed + started;
+    END LOOP;
+    EXIT WHEN page_rows < page_size;
+    page_size := least(page_size * 4, 1024);
+  END LOOP;
+END $$;
+`,
 ];

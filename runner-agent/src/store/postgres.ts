@@ -22,6 +22,7 @@ import {
 } from './rows.ts';
 import {
   type ActionRow,
+  type ActionStart,
   type CheckRunRow,
   type DeploymentRow,
   type DeploymentState,
@@ -43,6 +44,9 @@ type Sql = postgres.Sql | postgres.TransactionSql;
 type WakeReason = 'queue' | `node:${string}`;
 
 const RUNNING_COUNT = `(SELECT count(*) FROM tasks t WHERE t.node = n.name AND t.state = 'running')::int AS running`;
+
+/** Submissions of at least this many tasks refresh the planner's statistics of the queue. */
+const ANALYZE_AFTER_TASKS = 500;
 
 /** Opens a store on `url`; tables go to the first schema of the connection's search_path. */
 export async function openPostgresStore(
@@ -264,6 +268,10 @@ export class PostgresStore implements Store {
       const existing = await this.existingDeployment(input.idempotencyKey!);
       if (existing) return existing;
     }
+    // The claim's queries are planned from the table's statistics. A big
+    // submission changes the queue faster than autovacuum looks (a minute),
+    // and plans made for an empty queue walk every queued row on each claim.
+    if (input.tasks.length >= ANALYZE_AFTER_TASKS) await this.sql`ANALYZE tasks`;
     return { deployment: (await this.getDeployment(id))!, tasks: await this.tasksOf(id), created: true };
   }
 
@@ -322,111 +330,41 @@ export class PostgresStore implements Store {
     return (await this.sql`SELECT * FROM tasks WHERE state = 'running' ORDER BY started_at, seq`).map(toTask);
   }
 
-  /**
-   * Walks the queue in claim order a page at a time, as the embedded store
-   * does, but a tag is only started after its row in `tags` is locked. The lock
-   * is taken with SKIP LOCKED: a tag another node is claiming right now is
-   * passed over, not waited for. Once locked, the tag's head and whether it
-   * runs are read again (a later statement sees every claim committed before
-   * the lock was granted), so the unique index is never the one to refuse.
-   */
+  /** One round trip: claim_tasks (postgres-schema.ts) holds the rules. */
   async claimTasks(lease: Lease, limit: number): Promise<TaskRow[]> {
     if (limit <= 0) return [];
-    return this.sql.begin(async (tx) => {
-      // The node row lock serializes this node's claims, so the cap holds.
-      const [node] = await tx`
-        SELECT n.task_cap, ${tx.unsafe(RUNNING_COUNT)} FROM nodes n
-        WHERE n.name = ${lease.node} AND n.epoch = ${lease.epoch} FOR UPDATE`;
-      if (!node) throw new StaleLeaseError(`claim by node ${lease.node}`);
-      const want = Math.min(limit, Number(node.task_cap) - Number(node.running));
-      const claimed: TaskRow[] = [];
-      const seenTags = new Set<string>();
-      let after = { priority: 2, seq: 0 };
-      let pageSize = want + 8;
-      while (claimed.length < want) {
-        const page = await tx`
-          SELECT t.concurrency_tag, t.priority, t.seq FROM tasks t
-          WHERE t.state = 'queued' AND (t.priority < ${after.priority} OR (t.priority = ${after.priority} AND t.seq > ${after.seq}))
-            AND NOT EXISTS (SELECT 1 FROM tasks r WHERE r.state = 'running' AND r.concurrency_tag = t.concurrency_tag)
-          ORDER BY ${tx.unsafe(claimOrder)} LIMIT ${pageSize}`;
-        const fresh: string[] = [];
-        for (const r of page) {
-          const tag = String(r.concurrency_tag);
-          if (!seenTags.has(tag)) fresh.push(tag);
-          seenTags.add(tag);
-        }
-        // Lock only about as many tags as there are free slots, so other nodes find the rest free.
-        while (fresh.length > 0 && claimed.length < want) {
-          const batch = fresh.splice(0, want - claimed.length);
-          claimed.push(...(await this.claimTags(tx, lease, batch, want - claimed.length)));
-        }
-        const last = page.at(-1);
-        if (page.length < pageSize || !last) break;
-        after = { priority: Number(last.priority), seq: Number(last.seq) };
-        pageSize = Math.min(pageSize * 4, 1024);
-      }
-      return claimed;
-    });
-  }
-
-  private async claimTags(tx: Sql, lease: Lease, tags: string[], room: number): Promise<TaskRow[]> {
-    const locked =
-      await tx`SELECT tag FROM tags WHERE tag = ANY(${tags}::text[]) ORDER BY tag FOR UPDATE SKIP LOCKED`;
-    if (locked.length === 0) return [];
-    // Each locked tag's head (its first queued task), unless the tag runs.
-    const heads = await tx`
-      SELECT DISTINCT ON (t.concurrency_tag) t.id, t.deployment_id, t.priority, t.seq, d.max_running
-      FROM tasks t JOIN deployments d ON d.id = t.deployment_id
-      WHERE t.state = 'queued' AND t.concurrency_tag = ANY(${locked.map((r) => String(r.tag))}::text[])
-        AND NOT EXISTS (SELECT 1 FROM tasks r WHERE r.state = 'running' AND r.concurrency_tag = t.concurrency_tag)
-      ORDER BY t.concurrency_tag, ${tx.unsafe(claimOrder)}`;
-    heads.sort((a, b) => Number(b.priority) - Number(a.priority) || Number(a.seq) - Number(b.seq));
-    const runningOf = await this.lockLimitedDeployments(
-      tx,
-      heads.filter((h) => Number(h.max_running) > 0).map((h) => String(h.deployment_id)),
-    );
-    const chosen: string[] = [];
-    for (const h of heads) {
-      if (chosen.length >= room) break;
-      const max = Number(h.max_running);
-      const dep = String(h.deployment_id);
-      if (max > 0) {
-        const running = runningOf.get(dep) ?? 0;
-        if (running >= max) continue;
-        runningOf.set(dep, running + 1);
-      }
-      chosen.push(String(h.id));
+    try {
+      const rows = await this.sql`SELECT * FROM claim_tasks(${lease.node}, ${lease.epoch}, ${limit})`;
+      return rows.map(toTask).sort((a, b) => b.priority - a.priority || a.seq - b.seq);
+    } catch (err) {
+      if ((err as { code?: string }).code === 'FL001')
+        throw new StaleLeaseError(`claim by node ${lease.node}`);
+      throw err;
     }
-    if (chosen.length === 0) return [];
-    const rows = await tx`
-      UPDATE tasks SET state = 'running', node = ${lease.node}, epoch = ${lease.epoch}, started_at = now_ms(), message = NULL
-      WHERE id = ANY(${chosen}::text[]) AND state = 'queued'
-      RETURNING *`;
-    return rows.map(toTask).sort((a, b) => b.priority - a.priority || a.seq - b.seq);
   }
 
-  /**
-   * maxRunningTasks across nodes: the deployment rows are locked (in id order,
-   * so claims cannot deadlock) before their running tasks are counted.
-   */
-  private async lockLimitedDeployments(tx: Sql, ids: string[]): Promise<Map<string, number>> {
-    const out = new Map<string, number>();
-    if (ids.length === 0) return out;
-    const unique = [...new Set(ids)].sort();
-    await tx`SELECT id FROM deployments WHERE id = ANY(${unique}::text[]) ORDER BY id FOR UPDATE`;
-    const counts = await tx`
-      SELECT deployment_id, count(*)::int AS n FROM tasks
-      WHERE deployment_id = ANY(${unique}::text[]) AND state = 'running' GROUP BY deployment_id`;
-    for (const r of counts) out.set(String(r.deployment_id), Number(r.n));
-    return out;
-  }
-
-  async markActionStarted(taskId: string, lease: Lease): Promise<void> {
-    const r = await this.sql`
-      UPDATE tasks SET action_started = true
-      WHERE id = ${taskId} AND state = 'running' AND node = ${lease.node} AND epoch = ${lease.epoch}
-        AND EXISTS (SELECT 1 FROM nodes WHERE name = ${lease.node} AND epoch = ${lease.epoch})`;
-    if (r.count === 0) throw new StaleLeaseError(`task ${taskId}`);
+  async startAction(start: ActionStart, fence: Lease | null): Promise<void> {
+    if (!fence) {
+      await this.sql`
+        UPDATE actions SET state = 'running', attempt = ${start.attempt}, started_at = ${start.startedAt},
+          worker = ${start.worker}, waiting_on = NULL
+        WHERE id = ${start.id}`;
+      return;
+    }
+    // One statement: the fence and the action's start commit together or not at all.
+    const [r] = await this.sql`
+      WITH fenced AS (
+        UPDATE tasks SET action_started = true
+        WHERE id = ${start.taskId} AND state = 'running' AND node = ${fence.node} AND epoch = ${fence.epoch}
+          AND EXISTS (SELECT 1 FROM nodes WHERE name = ${fence.node} AND epoch = ${fence.epoch})
+        RETURNING id
+      ), started AS (
+        UPDATE actions SET state = 'running', attempt = ${start.attempt}, started_at = ${start.startedAt},
+          worker = ${start.worker}, waiting_on = NULL
+        WHERE id = ${start.id} AND EXISTS (SELECT 1 FROM fenced)
+      )
+      SELECT count(*)::int AS n FROM fenced`;
+    if (!r || r.n === 0) throw new StaleLeaseError(`task ${start.taskId}`);
   }
 
   async finishTask(taskId: string, lease: Lease, state: TaskState, message: string | null): Promise<void> {

@@ -21,6 +21,7 @@ import {
 import { SQLITE_MIGRATIONS } from './sqlite-schema.ts';
 import {
   type ActionRow,
+  type ActionStart,
   type CheckRunRow,
   type DeploymentRow,
   type DeploymentState,
@@ -463,20 +464,29 @@ export class SqliteStore implements Store {
     });
   }
 
-  async markActionStarted(taskId: string, lease: Lease): Promise<void> {
+  async startAction(start: ActionStart, fence: Lease | null): Promise<void> {
     await this.write(() => {
-      const n = this.run(
-        `UPDATE tasks SET action_started = 1 WHERE id = ? AND state = 'running' AND node = ? AND epoch = ?
-         AND EXISTS (SELECT 1 FROM nodes WHERE name = ? AND epoch = ?)`,
-        taskId,
-        lease.node,
-        lease.epoch,
-        // Fencing: an epoch the node has since re-registered past is stale even
-        // before recoverTasks has moved its tasks.
-        lease.node,
-        lease.epoch,
+      if (fence) {
+        const n = this.run(
+          `UPDATE tasks SET action_started = 1 WHERE id = ? AND state = 'running' AND node = ? AND epoch = ?
+           AND EXISTS (SELECT 1 FROM nodes WHERE name = ? AND epoch = ?)`,
+          start.taskId,
+          fence.node,
+          fence.epoch,
+          // Fencing: an epoch the node has since re-registered past is stale even
+          // before recoverTasks has moved its tasks.
+          fence.node,
+          fence.epoch,
+        );
+        if (n === 0) throw new StaleLeaseError(`task ${start.taskId}`);
+      }
+      this.run(
+        `UPDATE actions SET state = 'running', attempt = ?, started_at = ?, worker = ?, waiting_on = NULL WHERE id = ?`,
+        start.attempt,
+        start.startedAt,
+        start.worker,
+        start.id,
       );
-      if (n === 0) throw new StaleLeaseError(`task ${taskId}`);
     });
   }
 
@@ -491,7 +501,7 @@ export class SqliteStore implements Store {
         taskId,
         lease.node,
         lease.epoch,
-        // Fencing, as in markActionStarted.
+        // Fencing, as in startAction.
         lease.node,
         lease.epoch,
       );

@@ -99,6 +99,14 @@ export type NewAction = Pick<
   'id' | 'taskId' | 'stepIndex' | 'step' | 'target' | 'worker' | 'state' | 'attempt'
 >;
 
+export interface ActionStart {
+  id: string;
+  taskId: string;
+  attempt: number;
+  worker: string;
+  startedAt: number;
+}
+
 export type NewEvent = Omit<EventRow, 'id' | 'at'> & { at?: number };
 
 export interface NewDeployment {
@@ -166,7 +174,13 @@ export interface Store {
    * respecting each deployment's maxRunningTasks.
    */
   claimTasks(lease: Lease, limit: number): Promise<TaskRow[]>;
-  markActionStarted(taskId: string, lease: Lease): Promise<void>;
+  /**
+   * An attempt of an action starts on `start.worker`. With `fence`, this is
+   * the task's first action: the task is marked as having started one (so the
+   * crash rule interrupts it rather than requeueing it), in the same write and
+   * only under a lease still held; a stale lease refuses both.
+   */
+  startAction(start: ActionStart, fence: Lease | null): Promise<void>;
   finishTask(taskId: string, lease: Lease, state: TaskState, message: string | null): Promise<void>;
   /** Queued tasks of the deployment become cancelled; returns them. */
   cancelQueued(deploymentId: string, message: string): Promise<TaskRow[]>;

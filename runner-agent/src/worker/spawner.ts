@@ -6,7 +6,8 @@
 //
 // Protocol (IPC messages): in  { op: 'run', id, run: ScriptRunSpec } | { op: 'cancel', id }
 //                          out { op: 'line', id, stream, line } | { op: 'done', id, result }
-import { mkdir, rm } from 'node:fs/promises';
+import { mkdirSync, rmdirSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
 import { runScript, type ScriptResult, type ScriptRun } from './process.ts';
 
 export interface ScriptRunSpec {
@@ -49,15 +50,17 @@ if (process.send) {
   });
 }
 
-// The directory work runs on libuv's thread pool: starting processes blocks
-// this event loop, and the two then overlap.
+// A scratch directory costs one system call each way when its parent exists
+// and the script left it empty (the common case), made and removed here on
+// the event loop: a trip through libuv's thread pool would cost more than the
+// call itself.
 async function run(
   spec: ScriptRunSpec,
   signal: AbortSignal,
   onLine: ScriptRun['onLine'],
 ): Promise<ScriptResult> {
   try {
-    await mkdir(spec.cwd, { recursive: true });
+    makeDir(spec.cwd);
   } catch (err) {
     const message = `cannot create the working directory ${spec.cwd}: ${(err as Error).message}`;
     return { exitCode: null, reason: 'spawn failed', message };
@@ -65,6 +68,26 @@ async function run(
   try {
     return await runScript({ ...spec, signal, onLine });
   } finally {
-    if (spec.scratch) await rm(spec.cwd, { recursive: true, force: true }).catch(() => {});
+    if (spec.scratch) await removeDir(spec.cwd);
+  }
+}
+
+function makeDir(dir: string): void {
+  try {
+    mkdirSync(dir);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'EEXIST') return;
+    if (code !== 'ENOENT') throw err;
+    mkdirSync(dir, { recursive: true });
+  }
+}
+
+async function removeDir(dir: string): Promise<void> {
+  try {
+    rmdirSync(dir);
+  } catch {
+    // Not empty (or already gone): the whole tree, off the event loop.
+    await rm(dir, { recursive: true, force: true }).catch(() => {});
   }
 }
