@@ -219,7 +219,7 @@ function asArchiveError(err) {
 }
 /** JSON quoting shows control characters (a NUL as \u0000) instead of printing them. */
 function printable(s) {
-    return JSON.stringify(s.length > 200 ? `${s.slice(0, 200)}…` : s);
+    return JSON.stringify(s.length > 200 ? `${s.slice(0, 200)}\u2026` : s);
 }
 
 ;// CONCATENATED MODULE: ./runner-agent/src/packages/install.ts

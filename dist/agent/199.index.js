@@ -329,7 +329,7 @@ async function resolveWorkerSettings(flags, env = process.env, cwd = process.cwd
     for (const spec of flags.target ?? []) {
         const m = /^([A-Za-z0-9][A-Za-z0-9._-]*):([^,\s]+(?:,[^,\s]+)*)$/.exec(spec);
         if (!m) {
-            problems.push(`--target must be name:role[,role…] (e.g. web-1:web,api), not "${spec}"`);
+            problems.push(`--target must be name:role[,role\u2026] (e.g. web-1:web,api), not "${spec}"`);
             continue;
         }
         targets.push({ name: m[1], roles: m[2].split(','), host: m[1], root: (0,external_node_path_.join)(rootDir, m[1]) });

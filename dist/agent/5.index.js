@@ -3704,7 +3704,7 @@ function handle (opts) {
     return opts
   }
   let { paths, censor = CENSOR, remove } = opts
-  if (Array.isArray(paths) === false) { throw Error('pino – redact must contain an array of strings') }
+  if (Array.isArray(paths) === false) { throw Error('pino \u2013 redact must contain an array of strings') }
   if (remove === true) censor = undefined
 
   return { paths, censor, remove }

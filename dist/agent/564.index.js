@@ -53,7 +53,7 @@ const agentOptions = (c) => c
     .option('--node <name>', 'node name (default: host name)')
     .option('--task-cap <n>', 'tasks this node runs at once (default 5; 0 drains)')
     .option('--lease-ttl <duration>', 'how soon a dead node loses its tasks (default 30s)');
-agentOptions(program.command('agent').description('run a coordinator and its local worker until SIGTERM (which drains)')).action(async (opts) => exit((await Promise.all(/* import() */[__webpack_require__.e(5), __webpack_require__.e(140), __webpack_require__.e(338), __webpack_require__.e(77), __webpack_require__.e(288)]).then(__webpack_require__.bind(__webpack_require__, 50288))).agentCommand(opts)));
+agentOptions(program.command('agent').description('run a coordinator and its local worker until SIGTERM (which drains)')).action(async (opts) => exit((await Promise.all(/* import() */[__webpack_require__.e(5), __webpack_require__.e(703), __webpack_require__.e(338), __webpack_require__.e(77), __webpack_require__.e(288)]).then(__webpack_require__.bind(__webpack_require__, 50288))).agentCommand(opts)));
 agentOptions(program
     .command('run')
     .description('run a plan once on an embedded agent, with live progress; exit 0 on success, 1 on failure')
@@ -61,7 +61,7 @@ agentOptions(program
     .option('-r, --release <version>', 'release (overrides the plan)')
     .option('-e, --environment <name>', 'environment (overrides the plan)')
     .option('--tenant <name>', 'deploy only this tenant (repeatable)', collect)
-    .action(async (file, opts) => exit((await Promise.all(/* import() */[__webpack_require__.e(752), __webpack_require__.e(5), __webpack_require__.e(140), __webpack_require__.e(338), __webpack_require__.e(77), __webpack_require__.e(284)]).then(__webpack_require__.bind(__webpack_require__, 75284))).runCommand(file, opts, out)));
+    .action(async (file, opts) => exit((await Promise.all(/* import() */[__webpack_require__.e(752), __webpack_require__.e(5), __webpack_require__.e(703), __webpack_require__.e(338), __webpack_require__.e(77), __webpack_require__.e(284)]).then(__webpack_require__.bind(__webpack_require__, 75284))).runCommand(file, opts, out)));
 program
     .command('worker')
     .description('run a remote worker: take actions from a coordinator and run them on this machine')
@@ -480,7 +480,7 @@ __webpack_require__.d(__webpack_exports__, {
 // UNUSED EXPORTS: DEFAULTS, InterpolationError, MAX_PLAN_BYTES, loadPlan, normalizePlan, parseTemplate, planSchema, resolveName, targetsFor, templateRefs
 
 ;// CONCATENATED MODULE: ./src/plan/interpolate.ts
-// `#{name}` interpolation. `${…}` is left alone on purpose: it belongs to
+// `#{name}` interpolation. `${\u2026}` is left alone on purpose: it belongs to
 // shells and GitHub expressions. `##{` escapes a literal `#{`, as in Octopus.
 // An unterminated `#{` is literal text, so shell code like `echo "#{"` is safe.
 const REF = /##\{|#\{([^{}\n]*)\}/g;
@@ -654,7 +654,7 @@ function checkInventory(plan, spec, inventory) {
 var promises_ = __webpack_require__(51455);
 ;// CONCATENATED MODULE: ./src/plan/check.ts
 // Rules that span fields and so cannot live in the zod schema: unique names,
-// references between steps and packages, and the names used in `#{…}`.
+// references between steps and packages, and the names used in `#{\u2026}`.
 
 function checkPlan(input, plan) {
     const issues = [];
@@ -1050,7 +1050,7 @@ function source_parsePlanSource(text) {
             issues: [{ path: '/', message: `the plan is ${formatBytes(bytes)}; plans are limited to 1 MiB` }],
         };
     }
-    // Flow-style nesting (`[[[[…`) is checked before parsing, because the parser
+    // Flow-style nesting (`[[[[\u2026`) is checked before parsing, because the parser
     // itself recurses per level.
     const flowDepth = maxFlowDepth(text);
     if (flowDepth > MAX_DEPTH) {
@@ -1177,7 +1177,7 @@ function duplicateKeys(doc, lineCounter) {
 }
 // In a plain (unquoted) YAML value, ` #` starts a comment, so `run: echo #{tenant}`
 // silently means `run: echo`. A comment that begins with `{` right after a
-// value is such a lost `#{…}`: refuse it rather than deploy a truncated command.
+// value is such a lost `#{\u2026}`: refuse it rather than deploy a truncated command.
 function interpolationComments(doc, text, lineCounter) {
     const issues = [];
     (0,dist/* visit */.YR)(doc, {
@@ -1214,7 +1214,7 @@ function pathOf(ancestors, node) {
     }
     return path;
 }
-// Some V8 messages ("Unexpected token ']', …") carry no position. Prefixes of
+// Some V8 messages ("Unexpected token ']', \u2026") carry no position. Prefixes of
 // the text before the bad character fail only for ending early, so the
 // shortest prefix that fails with the same message ends at that character.
 function unexpectedTokenOffset(text, message) {

@@ -75,7 +75,7 @@ async function hashUploads(body, cwd) {
 async function uploadMissing(client, uploads, say) {
     for (const u of uploads) {
         if (await client.hasPackage(u.sha256)) {
-            say(`package ${u.name}: the agent has it already (sha256 ${u.sha256.slice(0, 12)}…)`);
+            say(`package ${u.name}: the agent has it already (sha256 ${u.sha256.slice(0, 12)}\u2026)`);
             continue;
         }
         const t0 = performance.now();
@@ -196,7 +196,7 @@ async function followDeployment(client, id, out) {
             t.message ?? '',
         ]);
     }
-    out.line((0,client_progress/* formatTable */.k)(rows.length > 51 ? [...rows.slice(0, 51), [`… ${rows.length - 51} more`]] : rows));
+    out.line((0,client_progress/* formatTable */.k)(rows.length > 51 ? [...rows.slice(0, 51), [`\u2026 ${rows.length - 51} more`]] : rows));
     return view.state;
 }
 
@@ -237,7 +237,7 @@ async function statusCommand(deployment, flags, out) {
     const client = clientOf(flags);
     if (deployment) {
         const d = await client.deployment(deployment);
-        out.line(`deployment ${d.id} ${d.project} → ${d.environment} ${d.release}: ${d.state}`);
+        out.line(`deployment ${d.id} ${d.project} \u2192 ${d.environment} ${d.release}: ${d.state}`);
         const rows = [['TASK', 'TENANT', 'STATE', 'NODE', 'WAITING ON / MESSAGE']];
         for (const t of d.tasks)
             rows.push([t.id, t.tenant ?? '-', t.state, t.node ?? '-', t.waitingOn ?? t.message ?? '']);

@@ -774,7 +774,7 @@ class TaskRunner {
             this.usedWorkers.add(worker);
             const r = await worker.acquire(spec, this.task.id, this.abort.signal, (line) => this.log(line, { package: name }));
             const what = { hit: 'cache hit', miss: 'downloaded', joined: 'downloaded by another task' }[r.cache];
-            this.log(`package ${name} (sha256 ${r.sha256.slice(0, 12)}…): ${what}, ${r.bytes} bytes in ${r.seconds.toFixed(3)} s on worker ${r.worker}`, { package: name });
+            this.log(`package ${name} (sha256 ${r.sha256.slice(0, 12)}\u2026): ${what}, ${r.bytes} bytes in ${r.seconds.toFixed(3)} s on worker ${r.worker}`, { package: name });
             this.event('package.acquired', {
                 package: name,
                 sha256: r.sha256,
@@ -2072,99 +2072,77 @@ function joseRule(err, oidc) {
     }
 }
 
-// EXTERNAL MODULE: ./node_modules/prom-client/index.js
-var prom_client = __webpack_require__(95222);
 ;// CONCATENATED MODULE: ./runner-agent/src/api/metrics.ts
-// GET /metrics: Prometheus text. Gauges are read from the store at scrape
-// time, so they are right on every node of a cluster.
-
+/** `a="x",b="y"`, in the order given, values escaped as the format wants. */
+function labelText(labels) {
+    return Object.entries(labels)
+        .map(([k, v]) => `${k}="${v.replace(/\\/g, '\\\\').replace(/\n/g, '\\n').replace(/"/g, '\\"')}"`)
+        .join(',');
+}
+/** One sample line; `labels` as labelText writes them. */
+function sample(name, labels, value) {
+    return `${name}${labels ? `{${labels}}` : ''} ${value}`;
+}
+/** A metric's text: its HELP and TYPE lines, then its samples. */
+function block(name, help, type, samples) {
+    return [`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`, ...samples].join('\n');
+}
+// Counters and histograms keep their series by label values (as labelText
+// writes them), in the order first seen, as prom-client lists them.
+function counter(name, help) {
+    const series = new Map();
+    return {
+        inc(labels, by = 1) {
+            const key = labelText(labels);
+            series.set(key, (series.get(key) ?? 0) + by);
+        },
+        text: () => block(name, help, 'counter', [...series].map(([labels, v]) => sample(name, labels, v))),
+    };
+}
+/** Buckets are cumulative in the text: a sample counts in every bucket whose bound it does not pass. */
+function histogram(name, help, bounds) {
+    const series = new Map();
+    return {
+        observe(labels, value) {
+            const key = labelText(labels);
+            let s = series.get(key);
+            if (!s) {
+                s = { buckets: bounds.map(() => 0), sum: 0, count: 0 };
+                series.set(key, s);
+            }
+            const i = bounds.findIndex((b) => value <= b);
+            if (i >= 0)
+                s.buckets[i] += 1;
+            s.sum += value;
+            s.count += 1;
+        },
+        text: () => block(name, help, 'histogram', [...series].flatMap(([labels, s]) => {
+            const rest = labels ? `,${labels}` : '';
+            let cumulative = 0;
+            return [
+                ...bounds.map((b, i) => {
+                    cumulative += s.buckets[i];
+                    return sample(`${name}_bucket`, `le="${b}"${rest}`, cumulative);
+                }),
+                sample(`${name}_bucket`, `le="+Inf"${rest}`, s.count),
+                sample(`${name}_sum`, labels, s.sum),
+                sample(`${name}_count`, labels, s.count),
+            ];
+        })),
+    };
+}
 function createMetrics(co) {
-    const registry = new prom_client.Registry();
-    new prom_client.Gauge({
-        name: 'flotilla_queue_depth',
-        help: 'Tasks queued, waiting to start',
-        registers: [registry],
-        async collect() {
-            this.set((await co.store.queuedTasks()).length);
-        },
-    });
-    new prom_client.Gauge({
-        name: 'flotilla_oldest_queued_age_seconds',
-        help: 'Age of the oldest queued task',
-        registers: [registry],
-        async collect() {
-            const queued = await co.store.queuedTasks();
-            const now = await co.store.now();
-            const oldest = queued.reduce((min, t) => Math.min(min, t.queuedAt), now);
-            this.set((now - oldest) / 1000);
-        },
-    });
-    new prom_client.Gauge({
-        name: 'flotilla_running_tasks',
-        help: 'Tasks running, per node',
-        labelNames: ['node'],
-        registers: [registry],
-        async collect() {
-            this.reset();
-            for (const n of await co.store.listNodes())
-                this.set({ node: n.name }, n.running);
-        },
-    });
-    new prom_client.Gauge({
-        name: 'flotilla_task_cap',
-        help: 'Task cap, per node (0 while draining)',
-        labelNames: ['node'],
-        registers: [registry],
-        async collect() {
-            this.reset();
-            for (const n of await co.store.listNodes())
-                this.set({ node: n.name }, n.taskCap);
-        },
-    });
-    const taskDuration = new prom_client.Histogram({
-        name: 'flotilla_task_duration_seconds',
-        help: 'Task run time, by final state',
-        labelNames: ['state'],
-        buckets: [0.1, 0.5, 1, 5, 15, 60, 300, 900, 3600],
-        registers: [registry],
-    });
-    const actionDuration = new prom_client.Histogram({
-        name: 'flotilla_action_duration_seconds',
-        help: 'Action run time, by final state',
-        labelNames: ['state'],
-        buckets: [0.05, 0.1, 0.5, 1, 5, 15, 60, 300, 900],
-        registers: [registry],
-    });
-    const tasksFinished = new prom_client.Counter({
-        name: 'flotilla_tasks_finished_total',
-        help: 'Tasks that ended, by state',
-        labelNames: ['state'],
-        registers: [registry],
-    });
+    const taskDuration = histogram('flotilla_task_duration_seconds', 'Task run time, by final state', [0.1, 0.5, 1, 5, 15, 60, 300, 900, 3600]);
+    const actionDuration = histogram('flotilla_action_duration_seconds', 'Action run time, by final state', [0.05, 0.1, 0.5, 1, 5, 15, 60, 300, 900]);
+    const tasksFinished = counter('flotilla_tasks_finished_total', 'Tasks that ended, by state');
     co.signals.on('taskEnded', (e) => {
         taskDuration.observe({ state: e.state }, e.seconds);
         tasksFinished.inc({ state: e.state });
     });
     co.signals.on('actionEnded', (e) => actionDuration.observe({ state: e.state }, e.seconds));
-    const acquisitions = new prom_client.Counter({
-        name: 'flotilla_package_acquisitions_total',
-        help: 'Package acquisitions by worker and cache result (hit, miss, joined: waited for a download under way, failed)',
-        labelNames: ['worker', 'cache'],
-        registers: [registry],
-    });
-    const downloaded = new prom_client.Counter({
-        name: 'flotilla_package_downloaded_bytes_total',
-        help: 'Package bytes downloaded (cache misses), by worker',
-        labelNames: ['worker'],
-        registers: [registry],
-    });
-    const acquireSeconds = new prom_client.Histogram({
-        name: 'flotilla_package_acquire_seconds',
-        help: 'Time to acquire a package, by cache result',
-        labelNames: ['cache'],
-        buckets: [0.001, 0.01, 0.1, 0.5, 1, 5, 15, 60, 300],
-        registers: [registry],
-    });
+    const acquisitions = counter('flotilla_package_acquisitions_total', 'Package acquisitions by worker and cache result (hit, miss, joined: waited for a download under way, failed)');
+    const downloaded = counter('flotilla_package_downloaded_bytes_total', 'Package bytes downloaded (cache misses), by worker');
+    const acquireSeconds = histogram('flotilla_package_acquire_seconds', 'Time to acquire a package, by cache result', [0.001, 0.01, 0.1, 0.5, 1, 5, 15, 60, 300]);
     co.signals.on('packageAcquired', (r) => {
         if (!('cache' in r))
             return acquisitions.inc({ worker: r.worker, cache: 'failed' });
@@ -2173,7 +2151,31 @@ function createMetrics(co) {
         if (r.cache === 'miss')
             downloaded.inc({ worker: r.worker }, r.bytes);
     });
-    return { contentType: registry.contentType, render: () => registry.metrics() };
+    const gauge = (name, help, series) => block(name, help, 'gauge', series.map(([labels, v]) => sample(name, labelText(labels), v)));
+    const render = async () => {
+        const [queued, now, nodes] = await Promise.all([
+            co.store.queuedTasks(),
+            co.store.now(),
+            co.store.listNodes(),
+        ]);
+        const oldest = queued.reduce((min, t) => Math.min(min, t.queuedAt), now);
+        const blocks = [
+            gauge('flotilla_queue_depth', 'Tasks queued, waiting to start', [[{}, queued.length]]),
+            gauge('flotilla_oldest_queued_age_seconds', 'Age of the oldest queued task', [
+                [{}, (now - oldest) / 1000],
+            ]),
+            gauge('flotilla_running_tasks', 'Tasks running, per node', nodes.map((n) => [{ node: n.name }, n.running])),
+            gauge('flotilla_task_cap', 'Task cap, per node (0 while draining)', nodes.map((n) => [{ node: n.name }, n.taskCap])),
+            taskDuration.text(),
+            actionDuration.text(),
+            tasksFinished.text(),
+            acquisitions.text(),
+            downloaded.text(),
+            acquireSeconds.text(),
+        ];
+        return `${blocks.join('\n\n')}\n`;
+    };
+    return { contentType: 'text/plain; version=0.0.4; charset=utf-8', render };
 }
 
 ;// CONCATENATED MODULE: ./runner-agent/src/api/views.ts
@@ -2525,13 +2527,13 @@ const ANNOTATIONS_PER_REQUEST = 50;
  */
 const ANNOTATION_PATH = '.flotilla/plan.yml';
 const CONCLUSIONS = { succeeded: 'success', failed: 'failure', cancelled: 'cancelled' };
-const TRUNCATED = '\n\n… (cut to GitHub’s limit; the full list is on the agent)';
+const TRUNCATED = '\n\n\u2026 (cut to GitHub\u2019s limit; the full list is on the agent)';
 function cut(text, limit = GITHUB_TEXT_LIMIT) {
     return text.length <= limit ? text : text.slice(0, limit - TRUNCATED.length) + TRUNCATED;
 }
 const cell = (text) => text.replace(/\|/g, '\\|').replace(/\r?\n/g, ' ');
 function checkRunName(d) {
-    return d.github?.checkName ?? `flotilla: ${d.project} → ${d.environment}`;
+    return d.github?.checkName ?? `flotilla: ${d.project} \u2192 ${d.environment}`;
 }
 function renderCheckRun(d, tasks, waiting) {
     const mask = makeMask(secretValuesOf(d));
@@ -3598,7 +3600,7 @@ async function startAgent(settings, log = pino_default()({ level: 'silent' })) {
 /* harmony export */ });
 /* harmony import */ var node_crypto__WEBPACK_IMPORTED_MODULE_0__ = __webpack_require__(77598);
 /* harmony import */ var node_crypto__WEBPACK_IMPORTED_MODULE_0___default = /*#__PURE__*/__webpack_require__.n(node_crypto__WEBPACK_IMPORTED_MODULE_0__);
-// Ids like dep_01jd3k…: a time prefix keeps them roughly sortable in listings,
+// Ids like dep_01jd3k\u2026: a time prefix keeps them roughly sortable in listings,
 // random bits keep them unguessable.
 
 function newId(prefix) {
