@@ -591,6 +591,13 @@ class TaskRunner {
     /** Workers that acquired packages for this task, to release them when it ends. */
     usedWorkers = new Set();
     steps = [];
+    /**
+     * The task's action rows until a write takes them: usually the first
+     * action's start, so a task's actions cost no write of their own.
+     */
+    unsaved = [];
+    /** The write that took the rows. */
+    saved = Promise.resolve();
     constructor(deps, task, deployment) {
         this.deps = deps;
         this.task = task;
@@ -608,7 +615,6 @@ class TaskRunner {
         this.event('log', { line: this.mask(line), ...extra });
     }
     async run() {
-        const { store } = this.deps;
         const expanded = (0,src_plan/* expandActions */.Ud)(this.plan, this.task.tenant, this.deps.workers.targets());
         if (!expanded.ok) {
             const message = expanded.issues.map((i) => `${i.path}: ${i.message}`).join('; ');
@@ -629,14 +635,37 @@ class TaskRunner {
             },
         })));
         this.steps = steps;
-        await store.insertActions(steps.flat().map((a) => a.row));
+        this.unsaved = steps.flat().map((a) => a.row);
         try {
             return await this.runSteps(steps);
         }
         finally {
             for (const w of this.usedWorkers)
                 w.releasePackages(this.task.id);
+            await this.saveActions();
         }
+    }
+    /**
+     * Runs a write about the task's actions once their rows are in the store.
+     * The first such write takes the rows along (`insert`); the ones after it
+     * wait for it, since actions of one step start side by side.
+     */
+    async actionWrite(write) {
+        if (this.unsaved.length === 0) {
+            await this.saved;
+            return write([]);
+        }
+        const rows = this.unsaved;
+        this.unsaved = [];
+        this.saved = write(rows);
+        return this.saved;
+    }
+    /** Writes the task's action rows, unless a write took them already. */
+    saveActions() {
+        return this.actionWrite(async (rows) => {
+            if (rows.length > 0)
+                await this.deps.store.insertActions(rows);
+        });
     }
     async runSteps(steps) {
         let failedStep = null;
@@ -666,6 +695,7 @@ class TaskRunner {
             : { state: 'succeeded', message: null };
     }
     async settle(actions, state, message) {
+        await this.saveActions();
         for (const a of actions) {
             if (a.row.state !== 'pending')
                 continue;
@@ -695,16 +725,15 @@ class TaskRunner {
             const free = mutex ? remaining.findIndex((a) => !this.deps.heldTargets.has(a.spec.target.name)) : 0;
             return remaining.splice(Math.max(free, 0), 1)[0];
         };
-        // Actions beyond the window wait, and say why (once each).
+        // Actions beyond the window wait, and say why (once each), all in one
+        // go: written side by side, they reach the store with the first starts.
         const announced = new Set();
-        const waitingForWindow = async () => {
-            for (const a of remaining) {
-                if (announced.has(a))
-                    continue;
-                announced.add(a);
-                await this.setWaiting(a, `step ${step.name} runs ${window} of window ${window} actions at once`);
-            }
-        };
+        const waitingForWindow = () => Promise.all(remaining
+            .filter((a) => !announced.has(a))
+            .map((a) => {
+            announced.add(a);
+            return this.setWaiting(a, `step ${step.name} runs ${window} of window ${window} actions at once`);
+        }));
         while (remaining.length > 0 && !this.abort.signal.aborted && failures <= allowed) {
             if (running.size >= window) {
                 await waitingForWindow();
@@ -819,6 +848,7 @@ class TaskRunner {
         };
     }
     async setWaiting(a, reason) {
+        await this.saveActions();
         await this.deps.store.updateAction(a.row.id, { waitingOn: reason });
         if (reason)
             this.event('action.waiting', {
@@ -932,7 +962,8 @@ class TaskRunner {
         // instead of requeueing it: the first start also fences the task.
         const fence = this.actionStarted ? null : this.deps.lease;
         this.actionStarted = true;
-        await this.deps.store.startAction({ id: a.row.id, taskId: this.task.id, attempt, worker: worker.name, startedAt: Date.now() }, fence);
+        const start = { id: a.row.id, taskId: this.task.id, attempt, worker: worker.name, startedAt: Date.now() };
+        await this.actionWrite((rows) => this.deps.store.startAction(start, fence, rows));
         this.event('action.started', {
             actionId: a.row.id,
             step: step.name,
@@ -3364,7 +3395,7 @@ class SqliteStore {
             return claimed;
         });
     }
-    async startAction(start, fence) {
+    async startAction(start, fence, insert = []) {
         await this.write(() => {
             if (fence) {
                 const n = this.run(`UPDATE tasks SET action_started = 1 WHERE id = ? AND state = 'running' AND node = ? AND epoch = ?
@@ -3375,6 +3406,7 @@ class SqliteStore {
                 if (n === 0)
                     throw new types/* StaleLeaseError */.Q(`task ${start.taskId}`);
             }
+            this.insertActionRows(insert);
             this.run(`UPDATE actions SET state = 'running', attempt = ?, started_at = ?, worker = ?, waiting_on = NULL WHERE id = ?`, start.attempt, start.startedAt, start.worker, start.id);
         });
     }
@@ -3426,11 +3458,12 @@ class SqliteStore {
         });
     }
     async insertActions(actions) {
-        await this.write(() => {
-            for (const a of actions) {
-                this.run(`INSERT INTO actions (id, task_id, step_index, step, target, worker, state, attempt) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, a.id, a.taskId, a.stepIndex, a.step, a.target, a.worker, a.state, a.attempt);
-            }
-        });
+        await this.write(() => this.insertActionRows(actions));
+    }
+    insertActionRows(actions) {
+        for (const a of actions) {
+            this.run(`INSERT INTO actions (id, task_id, step_index, step, target, worker, state, attempt) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, a.id, a.taskId, a.stepIndex, a.step, a.target, a.worker, a.state, a.attempt);
+        }
     }
     async updateAction(id, patch) {
         const sets = [];

@@ -396,6 +396,26 @@ export function describeStoreConformance(name: string, open: () => Promise<Opene
         expect(await store.runningTasks()).toEqual([]);
       });
 
+      it("the first start writes the task's action rows with it, the started one as started", async () => {
+        const l = await lease('n1');
+        const { tasks } = await deploy(store, { tags: ['a', 'b'] });
+        const [a, b] = await store.claimTasks(l, 2);
+        const rows = [action('act_1', a!.id), { ...action('act_2', a!.id), stepIndex: 1 }];
+        await store.startAction(start('act_1', a!.id), l, rows);
+        expect((await store.getTask(tasks[0]!.id))!.actionStarted).toBe(true);
+        expect(await store.actionsOf([a!.id])).toMatchObject([
+          { id: 'act_1', state: 'running', attempt: 1, worker: 'w1', startedAt: 1000, waitingOn: null },
+          { id: 'act_2', state: 'pending', attempt: 0, worker: null, startedAt: null },
+        ]);
+        // Under a stale lease nothing is written: neither the fence nor the rows.
+        await lease('n1');
+        await expect(
+          store.startAction(start('act_3', b!.id), l, [action('act_3', b!.id)]),
+        ).rejects.toBeInstanceOf(StaleLeaseError);
+        expect(await store.actionsOf([b!.id])).toEqual([]);
+        expect((await store.getTask(b!.id))!.actionStarted).toBe(false);
+      });
+
       it('the holder marks an action started and finishes the task once', async () => {
         const l = await lease('n1');
         const { tasks } = await deploy(store, { tags: ['a'] });

@@ -97,6 +97,13 @@ export class TaskRunner {
   /** Workers that acquired packages for this task, to release them when it ends. */
   private readonly usedWorkers = new Set<Worker>();
   private steps: RunningAction[][] = [];
+  /**
+   * The task's action rows until a write takes them: usually the first
+   * action's start, so a task's actions cost no write of their own.
+   */
+  private unsaved: NewAction[] = [];
+  /** The write that took the rows. */
+  private saved: Promise<void> = Promise.resolve();
 
   constructor(deps: TaskRunnerDeps, task: TaskRow, deployment: DeploymentRow) {
     this.deps = deps;
@@ -118,7 +125,6 @@ export class TaskRunner {
   }
 
   async run(): Promise<TaskOutcome> {
-    const { store } = this.deps;
     const expanded = expandActions(this.plan, this.task.tenant, this.deps.workers.targets());
     if (!expanded.ok) {
       const message = expanded.issues.map((i) => `${i.path}: ${i.message}`).join('; ');
@@ -141,13 +147,36 @@ export class TaskRunner {
       })),
     );
     this.steps = steps;
-    await store.insertActions(steps.flat().map((a) => a.row));
-
+    this.unsaved = steps.flat().map((a) => a.row);
     try {
       return await this.runSteps(steps);
     } finally {
       for (const w of this.usedWorkers) w.releasePackages(this.task.id);
+      await this.saveActions();
     }
+  }
+
+  /**
+   * Runs a write about the task's actions once their rows are in the store.
+   * The first such write takes the rows along (`insert`); the ones after it
+   * wait for it, since actions of one step start side by side.
+   */
+  private async actionWrite(write: (insert: NewAction[]) => Promise<void>): Promise<void> {
+    if (this.unsaved.length === 0) {
+      await this.saved;
+      return write([]);
+    }
+    const rows = this.unsaved;
+    this.unsaved = [];
+    this.saved = write(rows);
+    return this.saved;
+  }
+
+  /** Writes the task's action rows, unless a write took them already. */
+  private saveActions(): Promise<void> {
+    return this.actionWrite(async (rows) => {
+      if (rows.length > 0) await this.deps.store.insertActions(rows);
+    });
   }
 
   private async runSteps(steps: RunningAction[][]): Promise<TaskOutcome> {
@@ -180,6 +209,7 @@ export class TaskRunner {
     state: 'skipped' | 'cancelled' | 'failed',
     message: string,
   ): Promise<void> {
+    await this.saveActions();
     for (const a of actions) {
       if (a.row.state !== 'pending') continue;
       a.row.state = state;
@@ -210,15 +240,18 @@ export class TaskRunner {
       const free = mutex ? remaining.findIndex((a) => !this.deps.heldTargets.has(a.spec.target!.name)) : 0;
       return remaining.splice(Math.max(free, 0), 1)[0]!;
     };
-    // Actions beyond the window wait, and say why (once each).
+    // Actions beyond the window wait, and say why (once each), all in one
+    // go: written side by side, they reach the store with the first starts.
     const announced = new Set<RunningAction>();
-    const waitingForWindow = async () => {
-      for (const a of remaining) {
-        if (announced.has(a)) continue;
-        announced.add(a);
-        await this.setWaiting(a, `step ${step.name} runs ${window} of window ${window} actions at once`);
-      }
-    };
+    const waitingForWindow = () =>
+      Promise.all(
+        remaining
+          .filter((a) => !announced.has(a))
+          .map((a) => {
+            announced.add(a);
+            return this.setWaiting(a, `step ${step.name} runs ${window} of window ${window} actions at once`);
+          }),
+      );
     while (remaining.length > 0 && !this.abort.signal.aborted && failures <= allowed) {
       if (running.size >= window) {
         await waitingForWindow();
@@ -344,6 +377,7 @@ export class TaskRunner {
   }
 
   private async setWaiting(a: RunningAction, reason: string | null): Promise<void> {
+    await this.saveActions();
     await this.deps.store.updateAction(a.row.id, { waitingOn: reason });
     if (reason)
       this.event('action.waiting', {
@@ -460,10 +494,8 @@ export class TaskRunner {
     // instead of requeueing it: the first start also fences the task.
     const fence = this.actionStarted ? null : this.deps.lease;
     this.actionStarted = true;
-    await this.deps.store.startAction(
-      { id: a.row.id, taskId: this.task.id, attempt, worker: worker.name, startedAt: Date.now() },
-      fence,
-    );
+    const start = { id: a.row.id, taskId: this.task.id, attempt, worker: worker.name, startedAt: Date.now() };
+    await this.actionWrite((rows) => this.deps.store.startAction(start, fence, rows));
     this.event('action.started', {
       actionId: a.row.id,
       step: step.name,

@@ -343,25 +343,36 @@ export class PostgresStore implements Store {
     }
   }
 
-  async startAction(start: ActionStart, fence: Lease | null): Promise<void> {
+  async startAction(start: ActionStart, fence: Lease | null, insert: NewAction[] = []): Promise<void> {
     if (!fence) {
+      await this.insertActions(insert);
       await this.sql`
         UPDATE actions SET state = 'running', attempt = ${start.attempt}, started_at = ${start.startedAt},
           worker = ${start.worker}, waiting_on = NULL
         WHERE id = ${start.id}`;
       return;
     }
-    // One statement: the fence and the action's start commit together or not at all.
+    // One statement: the fence, the task's action rows and the action's start
+    // commit together or not at all. A row inserted here is written started
+    // (a statement cannot update the rows it inserts).
+    const started = insert.find((a) => a.id === start.id);
+    const rows = insert.map((a) =>
+      a === started ? { ...a, state: 'running' as const, attempt: start.attempt, worker: start.worker } : a,
+    );
     const [r] = await this.sql`
       WITH fenced AS (
         UPDATE tasks SET action_started = true
         WHERE id = ${start.taskId} AND state = 'running' AND node = ${fence.node} AND epoch = ${fence.epoch}
           AND EXISTS (SELECT 1 FROM nodes WHERE name = ${fence.node} AND epoch = ${fence.epoch})
         RETURNING id
+      ), inserted AS (
+        INSERT INTO actions (id, task_id, step_index, step, target, worker, state, attempt, started_at)
+        SELECT u.*, CASE WHEN u.id = ${start.id} THEN ${start.startedAt}::bigint END
+        FROM ${this.unnestActions(rows)} WHERE EXISTS (SELECT 1 FROM fenced)
       ), started AS (
         UPDATE actions SET state = 'running', attempt = ${start.attempt}, started_at = ${start.startedAt},
           worker = ${start.worker}, waiting_on = NULL
-        WHERE id = ${start.id} AND EXISTS (SELECT 1 FROM fenced)
+        WHERE id = ${start.id} AND ${!started} AND EXISTS (SELECT 1 FROM fenced)
       )
       SELECT count(*)::int AS n FROM fenced`;
     if (!r || r.n === 0) throw new StaleLeaseError(`task ${start.taskId}`);
@@ -462,12 +473,18 @@ export class PostgresStore implements Store {
 
   async insertActions(actions: NewAction[]): Promise<void> {
     if (actions.length === 0) return;
-    const col = <K extends keyof NewAction>(k: K) => actions.map((a) => a[k]);
     await this.sql`
       INSERT INTO actions (id, task_id, step_index, step, target, worker, state, attempt)
-      SELECT * FROM unnest(${col('id')}::text[], ${col('taskId')}::text[], ${col('stepIndex')}::int[],
+      SELECT * FROM ${this.unnestActions(actions)}`;
+  }
+
+  /** Action rows as a table `u` (id, task_id, step_index, step, target, worker, state, attempt). */
+  private unnestActions(actions: NewAction[]) {
+    const col = <K extends keyof NewAction>(k: K) => actions.map((a) => a[k]);
+    return this.sql`
+      unnest(${col('id')}::text[], ${col('taskId')}::text[], ${col('stepIndex')}::int[],
         ${col('step')}::text[], ${col('target')}::text[], ${col('worker')}::text[], ${col('state')}::text[],
-        ${col('attempt')}::int[])`;
+        ${col('attempt')}::int[]) AS u (id, task_id, step_index, step, target, worker, state, attempt)`;
   }
 
   async updateAction(id: string, patch: Partial<Omit<ActionRow, 'id' | 'taskId'>>): Promise<void> {

@@ -464,7 +464,7 @@ export class SqliteStore implements Store {
     });
   }
 
-  async startAction(start: ActionStart, fence: Lease | null): Promise<void> {
+  async startAction(start: ActionStart, fence: Lease | null, insert: NewAction[] = []): Promise<void> {
     await this.write(() => {
       if (fence) {
         const n = this.run(
@@ -480,6 +480,7 @@ export class SqliteStore implements Store {
         );
         if (n === 0) throw new StaleLeaseError(`task ${start.taskId}`);
       }
+      this.insertActionRows(insert);
       this.run(
         `UPDATE actions SET state = 'running', attempt = ?, started_at = ?, worker = ?, waiting_on = NULL WHERE id = ?`,
         start.attempt,
@@ -583,21 +584,23 @@ export class SqliteStore implements Store {
   }
 
   async insertActions(actions: NewAction[]): Promise<void> {
-    await this.write(() => {
-      for (const a of actions) {
-        this.run(
-          `INSERT INTO actions (id, task_id, step_index, step, target, worker, state, attempt) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-          a.id,
-          a.taskId,
-          a.stepIndex,
-          a.step,
-          a.target,
-          a.worker,
-          a.state,
-          a.attempt,
-        );
-      }
-    });
+    await this.write(() => this.insertActionRows(actions));
+  }
+
+  private insertActionRows(actions: NewAction[]): void {
+    for (const a of actions) {
+      this.run(
+        `INSERT INTO actions (id, task_id, step_index, step, target, worker, state, attempt) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+        a.id,
+        a.taskId,
+        a.stepIndex,
+        a.step,
+        a.target,
+        a.worker,
+        a.state,
+        a.attempt,
+      );
+    }
   }
 
   async updateAction(id: string, patch: Partial<Omit<ActionRow, 'id' | 'taskId'>>): Promise<void> {

@@ -178,9 +178,12 @@ export interface Store {
    * An attempt of an action starts on `start.worker`. With `fence`, this is
    * the task's first action: the task is marked as having started one (so the
    * crash rule interrupts it rather than requeueing it), in the same write and
-   * only under a lease still held; a stale lease refuses both.
+   * only under a lease still held; a stale lease refuses all of it. `insert`
+   * are action rows of the task not written yet (a task writes its actions
+   * with its first start unless something made it write them earlier); the
+   * started one among them is written as started.
    */
-  startAction(start: ActionStart, fence: Lease | null): Promise<void>;
+  startAction(start: ActionStart, fence: Lease | null, insert?: NewAction[]): Promise<void>;
   finishTask(taskId: string, lease: Lease, state: TaskState, message: string | null): Promise<void>;
   /** Queued tasks of the deployment become cancelled; returns them. */
   cancelQueued(deploymentId: string, message: string): Promise<TaskRow[]>;
