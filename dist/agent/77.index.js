@@ -598,6 +598,10 @@ class TaskRunner {
     unsaved = [];
     /** The write that took the rows. */
     saved = Promise.resolve();
+    /** Actions of the running step that have not ended. */
+    unfinishedInStep = 0;
+    /** Action ends written with the task's end (finishTask), not on their own. */
+    endsWithTask = [];
     constructor(deps, task, deployment) {
         this.deps = deps;
         this.task = task;
@@ -715,6 +719,7 @@ class TaskRunner {
             ? step.maxFailures.count
             : Math.floor((step.maxFailures.percent / 100) * actions.length);
         const window = step.on === 'worker' ? 1 : step.window;
+        this.unfinishedInStep = actions.length;
         let failures = 0;
         const running = new Set();
         const remaining = actions.slice();
@@ -905,14 +910,23 @@ class TaskRunner {
             a.row.state = state;
             this.deps.onActionEnd?.(state, (Date.now() - firstStart) / 1000);
             const message = this.mask(result.message);
-            finished = store.updateAction(a.row.id, {
+            const end = {
+                id: a.row.id,
                 state,
                 finishedAt: Date.now(),
                 exitCode: result.exitCode,
                 message,
-            });
-            if (!mutex)
-                await finished;
+            };
+            // The task's last action (on no mutex to release) ends with the task, in its write.
+            if (--this.unfinishedInStep === 0 && a.row.stepIndex === this.steps.length - 1 && !mutex) {
+                this.endsWithTask.push(end);
+            }
+            else {
+                const { id, ...patch } = end;
+                finished = store.updateAction(id, patch);
+                if (!mutex)
+                    await finished;
+            }
             this.event(`action.${state}`, {
                 actionId: a.row.id,
                 step: step.name,
@@ -1569,7 +1583,7 @@ class Coordinator {
             .then(async (outcome) => {
             let lastHere = false;
             try {
-                await this.recordEnd(task, lease, outcome);
+                await this.recordEnd(task, lease, outcome, runner.endsWithTask);
                 this.events.emit({
                     deploymentId: deployment.id,
                     taskId: task.id,
@@ -1611,10 +1625,10 @@ class Coordinator {
      * for a moment is asked again: until the end is written, the task holds its
      * slot and its tag.
      */
-    async recordEnd(task, lease, outcome) {
+    async recordEnd(task, lease, outcome, actionEnds) {
         for (let delay = 100;; delay = Math.min(delay * 2, 5000)) {
             try {
-                return await this.store.finishTask(task.id, lease, outcome.state, outcome.message);
+                return await this.store.finishTask(task.id, lease, outcome.state, outcome.message, actionEnds);
             }
             catch (err) {
                 if (err instanceof types/* StaleLeaseError */.Q)
@@ -3410,7 +3424,7 @@ class SqliteStore {
             this.run(`UPDATE actions SET state = 'running', attempt = ?, started_at = ?, worker = ?, waiting_on = NULL WHERE id = ?`, start.attempt, start.startedAt, start.worker, start.id);
         });
     }
-    async finishTask(taskId, lease, state, message) {
+    async finishTask(taskId, lease, state, message, actionEnds = []) {
         await this.write(() => {
             const changed = this.run(`UPDATE tasks SET state = ?, finished_at = ?, message = ? WHERE id = ? AND state = 'running' AND node = ? AND epoch = ?
            AND EXISTS (SELECT 1 FROM nodes WHERE name = ? AND epoch = ?)`, state, Date.now(), message, taskId, lease.node, lease.epoch, 
@@ -3418,6 +3432,9 @@ class SqliteStore {
             lease.node, lease.epoch);
             if (changed === 0)
                 throw new types/* StaleLeaseError */.Q(`task ${taskId}`);
+            for (const end of actionEnds) {
+                this.run('UPDATE actions SET state = ?, finished_at = ?, exit_code = ?, message = ? WHERE id = ?', end.state, end.finishedAt, end.exitCode, end.message, end.id);
+            }
             this.run('DELETE FROM target_locks WHERE task_id = ?', taskId);
         });
     }

@@ -416,6 +416,33 @@ export function describeStoreConformance(name: string, open: () => Promise<Opene
         expect((await store.getTask(b!.id))!.actionStarted).toBe(false);
       });
 
+      it("a task's end writes its last action ends with it, and nothing under a stale lease", async () => {
+        const old = await lease('n1');
+        await deploy(store, { tags: ['a', 'b'] });
+        const [a, b] = await store.claimTasks(old, 2);
+        await store.startAction(start('act_a', a!.id), old, [action('act_a', a!.id)]);
+        await store.startAction(start('act_b', b!.id), old, [action('act_b', b!.id)]);
+        const end = (id: string) => ({
+          id,
+          state: 'succeeded' as const,
+          finishedAt: 2000,
+          exitCode: 0,
+          message: 'exit code 0',
+        });
+        await store.finishTask(a!.id, old, 'succeeded', null, [end('act_a')]);
+        expect((await store.actionsOf([a!.id]))[0]).toMatchObject({
+          state: 'succeeded',
+          finishedAt: 2000,
+          exitCode: 0,
+          message: 'exit code 0',
+        });
+        await lease('n1');
+        await expect(store.finishTask(b!.id, old, 'succeeded', null, [end('act_b')])).rejects.toBeInstanceOf(
+          StaleLeaseError,
+        );
+        expect((await store.actionsOf([b!.id]))[0]).toMatchObject({ state: 'running', finishedAt: null });
+      });
+
       it('the holder marks an action started and finishes the task once', async () => {
         const l = await lease('n1');
         const { tasks } = await deploy(store, { tags: ['a'] });

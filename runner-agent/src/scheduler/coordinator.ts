@@ -15,6 +15,7 @@ import {
   zodIssues,
 } from '../../../src/plan/index.ts';
 import {
+  type ActionEnd,
   type DeploymentRow,
   type DeploymentState,
   type Lease,
@@ -398,7 +399,7 @@ export class Coordinator {
       .then(async (outcome) => {
         let lastHere = false;
         try {
-          await this.recordEnd(task, lease, outcome);
+          await this.recordEnd(task, lease, outcome, runner.endsWithTask);
           this.events.emit({
             deploymentId: deployment.id,
             taskId: task.id,
@@ -434,10 +435,15 @@ export class Coordinator {
    * for a moment is asked again: until the end is written, the task holds its
    * slot and its tag.
    */
-  private async recordEnd(task: TaskRow, lease: Lease, outcome: TaskOutcome): Promise<void> {
+  private async recordEnd(
+    task: TaskRow,
+    lease: Lease,
+    outcome: TaskOutcome,
+    actionEnds: ActionEnd[],
+  ): Promise<void> {
     for (let delay = 100; ; delay = Math.min(delay * 2, 5000)) {
       try {
-        return await this.store.finishTask(task.id, lease, outcome.state, outcome.message);
+        return await this.store.finishTask(task.id, lease, outcome.state, outcome.message, actionEnds);
       } catch (err) {
         if (err instanceof StaleLeaseError) throw err;
         this.opts.log.error(

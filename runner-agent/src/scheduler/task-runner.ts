@@ -14,7 +14,15 @@ import {
 } from '../../../src/plan/index.ts';
 import { newId } from '../ids.ts';
 import type { PackageSpec } from '../packages/cache.ts';
-import type { DeploymentRow, Lease, NewAction, Store, TaskRow, TaskState } from '../store/types.ts';
+import type {
+  ActionEnd,
+  DeploymentRow,
+  Lease,
+  NewAction,
+  Store,
+  TaskRow,
+  TaskState,
+} from '../store/types.ts';
 import type { WorkerRegistry } from '../worker/registry.ts';
 import type { AcquireReport, ActionResult, Worker } from '../worker/types.ts';
 import type { EventLog } from './event-log.ts';
@@ -104,6 +112,10 @@ export class TaskRunner {
   private unsaved: NewAction[] = [];
   /** The write that took the rows. */
   private saved: Promise<void> = Promise.resolve();
+  /** Actions of the running step that have not ended. */
+  private unfinishedInStep = 0;
+  /** Action ends written with the task's end (finishTask), not on their own. */
+  readonly endsWithTask: ActionEnd[] = [];
 
   constructor(deps: TaskRunnerDeps, task: TaskRow, deployment: DeploymentRow) {
     this.deps = deps;
@@ -230,6 +242,7 @@ export class TaskRunner {
         ? step.maxFailures.count
         : Math.floor((step.maxFailures.percent / 100) * actions.length);
     const window = step.on === 'worker' ? 1 : step.window;
+    this.unfinishedInStep = actions.length;
     let failures = 0;
     const running = new Set<Promise<void>>();
     const remaining = actions.slice();
@@ -433,13 +446,21 @@ export class TaskRunner {
       a.row.state = state;
       this.deps.onActionEnd?.(state, (Date.now() - firstStart) / 1000);
       const message = this.mask(result.message);
-      finished = store.updateAction(a.row.id, {
+      const end: ActionEnd = {
+        id: a.row.id,
         state,
         finishedAt: Date.now(),
         exitCode: result.exitCode,
         message,
-      });
-      if (!mutex) await finished;
+      };
+      // The task's last action (on no mutex to release) ends with the task, in its write.
+      if (--this.unfinishedInStep === 0 && a.row.stepIndex === this.steps.length - 1 && !mutex) {
+        this.endsWithTask.push(end);
+      } else {
+        const { id, ...patch } = end;
+        finished = store.updateAction(id, patch);
+        if (!mutex) await finished;
+      }
       this.event(`action.${state}`, {
         actionId: a.row.id,
         step: step.name,

@@ -21,6 +21,7 @@ import {
   toTask,
 } from './rows.ts';
 import {
+  type ActionEnd,
   type ActionRow,
   type ActionStart,
   type CheckRunRow,
@@ -378,9 +379,17 @@ export class PostgresStore implements Store {
     if (!r || r.n === 0) throw new StaleLeaseError(`task ${start.taskId}`);
   }
 
-  async finishTask(taskId: string, lease: Lease, state: TaskState, message: string | null): Promise<void> {
-    // One statement (one round trip, its own transaction): the finish, the
-    // release of the task's target locks and the wake-up of other nodes.
+  async finishTask(
+    taskId: string,
+    lease: Lease,
+    state: TaskState,
+    message: string | null,
+    actionEnds: ActionEnd[] = [],
+  ): Promise<void> {
+    const col = <K extends keyof ActionEnd>(k: K) => actionEnds.map((e) => e[k]);
+    // One statement (one round trip, its own transaction): the finish, its
+    // last action ends, the release of the task's target locks and the
+    // wake-up of other nodes.
     // Fencing: an epoch the node has since moved past (a re-registration, or
     // a lease taken from it) is stale even before recoverTasks moved the task.
     const [r] = await this.sql`
@@ -389,6 +398,11 @@ export class PostgresStore implements Store {
         WHERE id = ${taskId} AND state = 'running' AND node = ${lease.node} AND epoch = ${lease.epoch}
           AND EXISTS (SELECT 1 FROM nodes WHERE name = ${lease.node} AND epoch = ${lease.epoch})
         RETURNING id
+      ), ended AS (
+        UPDATE actions a SET state = u.state, finished_at = u.finished_at, exit_code = u.exit_code, message = u.message
+        FROM unnest(${col('id')}::text[], ${col('state')}::text[], ${col('finishedAt')}::bigint[],
+          ${col('exitCode')}::int[], ${col('message')}::text[]) AS u (id, state, finished_at, exit_code, message)
+        WHERE a.id = u.id AND EXISTS (SELECT 1 FROM finished)
       ), released AS (
         DELETE FROM target_locks WHERE task_id IN (SELECT id FROM finished)
       )

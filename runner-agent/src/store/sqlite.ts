@@ -20,6 +20,7 @@ import {
 } from './rows.ts';
 import { SQLITE_MIGRATIONS } from './sqlite-schema.ts';
 import {
+  type ActionEnd,
   type ActionRow,
   type ActionStart,
   type CheckRunRow,
@@ -491,7 +492,13 @@ export class SqliteStore implements Store {
     });
   }
 
-  async finishTask(taskId: string, lease: Lease, state: TaskState, message: string | null): Promise<void> {
+  async finishTask(
+    taskId: string,
+    lease: Lease,
+    state: TaskState,
+    message: string | null,
+    actionEnds: ActionEnd[] = [],
+  ): Promise<void> {
     await this.write(() => {
       const changed = this.run(
         `UPDATE tasks SET state = ?, finished_at = ?, message = ? WHERE id = ? AND state = 'running' AND node = ? AND epoch = ?
@@ -507,6 +514,16 @@ export class SqliteStore implements Store {
         lease.epoch,
       );
       if (changed === 0) throw new StaleLeaseError(`task ${taskId}`);
+      for (const end of actionEnds) {
+        this.run(
+          'UPDATE actions SET state = ?, finished_at = ?, exit_code = ?, message = ? WHERE id = ?',
+          end.state,
+          end.finishedAt,
+          end.exitCode,
+          end.message,
+          end.id,
+        );
+      }
       this.run('DELETE FROM target_locks WHERE task_id = ?', taskId);
     });
   }

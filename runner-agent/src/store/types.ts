@@ -107,6 +107,15 @@ export interface ActionStart {
   startedAt: number;
 }
 
+/** An action's final state, as the task runner writes it. */
+export interface ActionEnd {
+  id: string;
+  state: ActionState;
+  finishedAt: number;
+  exitCode: number | null;
+  message: string;
+}
+
 export type NewEvent = Omit<EventRow, 'id' | 'at'> & { at?: number };
 
 export interface NewDeployment {
@@ -184,7 +193,18 @@ export interface Store {
    * started one among them is written as started.
    */
   startAction(start: ActionStart, fence: Lease | null, insert?: NewAction[]): Promise<void>;
-  finishTask(taskId: string, lease: Lease, state: TaskState, message: string | null): Promise<void>;
+  /**
+   * A task ends under its lease, releasing its target locks; `actionEnds` are
+   * its actions' last ends not written yet (the task's last action ends with
+   * the task, in the same write).
+   */
+  finishTask(
+    taskId: string,
+    lease: Lease,
+    state: TaskState,
+    message: string | null,
+    actionEnds?: ActionEnd[],
+  ): Promise<void>;
   /** Queued tasks of the deployment become cancelled; returns them. */
   cancelQueued(deploymentId: string, message: string): Promise<TaskRow[]>;
   /** Cancels queued tasks with these tags submitted before `beforeSeq` (plan option supersede). */
