@@ -602,6 +602,8 @@ class TaskRunner {
     unfinishedInStep = 0;
     /** Action ends written with the task's end (finishTask), not on their own. */
     endsWithTask = [];
+    /** Targets whose locks the task's end releases. */
+    releasedWithTask = [];
     constructor(deps, task, deployment) {
         this.deps = deps;
         this.task = task;
@@ -648,6 +650,14 @@ class TaskRunner {
                 w.releasePackages(this.task.id);
             await this.saveActions();
         }
+    }
+    /** Called once the task's end is written (or its lease lost): its last target locks are free. */
+    endWritten() {
+        if (this.releasedWithTask.length === 0)
+            return;
+        for (const t of this.releasedWithTask)
+            this.deps.heldTargets.delete(t);
+        this.deps.targetReleases.notify();
     }
     /**
      * Runs a write about the task's actions once their rows are in the store.
@@ -873,6 +883,7 @@ class TaskRunner {
         }
         // The action's final state and the release of its target are written together.
         let finished = null;
+        let withTask = false;
         try {
             let result = { ok: false, cancelled: false, exitCode: null, message: '' };
             const firstStart = Date.now();
@@ -917,9 +928,13 @@ class TaskRunner {
                 exitCode: result.exitCode,
                 message,
             };
-            // The task's last action (on no mutex to release) ends with the task, in its write.
-            if (--this.unfinishedInStep === 0 && a.row.stepIndex === this.steps.length - 1 && !mutex) {
+            // The task's last action ends with the task, in its write, which also
+            // releases the task's target locks (see endWritten).
+            withTask = --this.unfinishedInStep === 0 && a.row.stepIndex === this.steps.length - 1;
+            if (withTask) {
                 this.endsWithTask.push(end);
+                if (mutex)
+                    this.releasedWithTask.push(target.name);
             }
             else {
                 const { id, ...patch } = end;
@@ -936,7 +951,7 @@ class TaskRunner {
             return result.ok;
         }
         finally {
-            if (mutex) {
+            if (mutex && !withTask) {
                 this.deps.heldTargets.delete(target.name);
                 await Promise.all([finished, store.unlockTarget(target.name, a.row.id)]);
                 this.deps.targetReleases.notify();
@@ -1607,6 +1622,7 @@ class Coordinator {
                 lastHere = open === 0;
                 if (this.running.get(task.id) === runner)
                     this.running.delete(task.id);
+                runner.endWritten();
             }
             this.signals.emit('taskFinished', task.id);
             this.signals.emit('taskEnded', {

@@ -417,6 +417,7 @@ export class Coordinator {
           else this.openHere.delete(deployment.id);
           lastHere = open === 0;
           if (this.running.get(task.id) === runner) this.running.delete(task.id);
+          runner.endWritten();
         }
         this.signals.emit('taskFinished', task.id);
         this.signals.emit('taskEnded', {

@@ -116,6 +116,8 @@ export class TaskRunner {
   private unfinishedInStep = 0;
   /** Action ends written with the task's end (finishTask), not on their own. */
   readonly endsWithTask: ActionEnd[] = [];
+  /** Targets whose locks the task's end releases. */
+  private readonly releasedWithTask: string[] = [];
 
   constructor(deps: TaskRunnerDeps, task: TaskRow, deployment: DeploymentRow) {
     this.deps = deps;
@@ -166,6 +168,13 @@ export class TaskRunner {
       for (const w of this.usedWorkers) w.releasePackages(this.task.id);
       await this.saveActions();
     }
+  }
+
+  /** Called once the task's end is written (or its lease lost): its last target locks are free. */
+  endWritten(): void {
+    if (this.releasedWithTask.length === 0) return;
+    for (const t of this.releasedWithTask) this.deps.heldTargets.delete(t);
+    this.deps.targetReleases.notify();
   }
 
   /**
@@ -411,6 +420,7 @@ export class TaskRunner {
     }
     // The action's final state and the release of its target are written together.
     let finished: Promise<void> | null = null;
+    let withTask = false;
     try {
       let result: ActionResult = { ok: false, cancelled: false, exitCode: null, message: '' };
       const firstStart = Date.now();
@@ -453,9 +463,12 @@ export class TaskRunner {
         exitCode: result.exitCode,
         message,
       };
-      // The task's last action (on no mutex to release) ends with the task, in its write.
-      if (--this.unfinishedInStep === 0 && a.row.stepIndex === this.steps.length - 1 && !mutex) {
+      // The task's last action ends with the task, in its write, which also
+      // releases the task's target locks (see endWritten).
+      withTask = --this.unfinishedInStep === 0 && a.row.stepIndex === this.steps.length - 1;
+      if (withTask) {
         this.endsWithTask.push(end);
+        if (mutex) this.releasedWithTask.push(target.name);
       } else {
         const { id, ...patch } = end;
         finished = store.updateAction(id, patch);
@@ -469,7 +482,7 @@ export class TaskRunner {
       });
       return result.ok;
     } finally {
-      if (mutex) {
+      if (mutex && !withTask) {
         this.deps.heldTargets.delete(target.name);
         await Promise.all([finished, store.unlockTarget(target.name, a.row.id)]);
         this.deps.targetReleases.notify();
