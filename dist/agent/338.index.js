@@ -396,12 +396,12 @@ __webpack_require__.d(__webpack_exports__, {
 
 // EXTERNAL MODULE: external "node:os"
 var external_node_os_ = __webpack_require__(48161);
-// EXTERNAL MODULE: external "node:path"
-var external_node_path_ = __webpack_require__(76760);
 // EXTERNAL MODULE: external "node:child_process"
 var external_node_child_process_ = __webpack_require__(31421);
 // EXTERNAL MODULE: external "node:fs"
 var external_node_fs_ = __webpack_require__(73024);
+// EXTERNAL MODULE: external "node:path"
+var external_node_path_ = __webpack_require__(76760);
 // EXTERNAL MODULE: external "node:url"
 var external_node_url_ = __webpack_require__(73136);
 ;// CONCATENATED MODULE: ./runner-agent/src/worker/executor.ts
@@ -498,7 +498,6 @@ class Executor {
 // The agent's own worker: runs actions on this machine.
 
 
-
 class LocalWorker {
     name;
     pools;
@@ -529,7 +528,7 @@ class LocalWorker {
         const executor = this.executors.reduce((a, b) => (b.load < a.load ? b : a));
         const r = await executor.run(request.actionId, {
             script: request.script,
-            cwd: request.cwd ?? (0,external_node_path_.join)(this.opts.workDir, request.actionId),
+            cwd: request.cwd ?? this.opts.workDir,
             scratch: !request.cwd,
             env: request.env,
             timeoutMs: request.timeoutMs,

@@ -5,6 +5,8 @@ var __webpack_exports__ = {};
 const external_node_fs_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs");
 ;// CONCATENATED MODULE: external "node:fs/promises"
 const promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs/promises");
+;// CONCATENATED MODULE: external "node:path"
+const external_node_path_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:path");
 ;// CONCATENATED MODULE: external "node:child_process"
 const external_node_child_process_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:child_process");
 ;// CONCATENATED MODULE: ./runner-agent/src/worker/process.ts
@@ -123,6 +125,7 @@ function formatMs(ms) {
 
 
 
+
 if (process.send) {
     const send = process.send.bind(process);
     const running = new Map();
@@ -145,48 +148,57 @@ if (process.send) {
     process.on('disconnect', () => {
         for (const abort of running.values())
             abort.abort();
+        for (const dir of spares)
+            (0,external_node_fs_namespaceObject.rmSync)(dir, { recursive: true, force: true });
     });
 }
-// A scratch directory costs one system call each way when its parent exists
-// and the script left it empty (the common case), made and removed here on
-// the event loop: a trip through libuv's thread pool would cost more than the
-// call itself.
+// Scratch directories are reused. Making a directory costs the file system a
+// new inode and a journal entry (about 0.2 ms on ext4, on this event loop);
+// finding one empty costs one read of it. A directory its script left empty,
+// with its mode as made, serves a later action; any other is removed. The
+// spares are removed when this process is done.
+const spares = [];
+const modes = new Map();
+let made = 0;
 async function run(spec, signal, onLine) {
+    let cwd;
     try {
-        makeDir(spec.cwd);
+        cwd = spec.scratch ? takeScratch(spec.cwd) : spec.cwd;
+        if (!spec.scratch)
+            (0,external_node_fs_namespaceObject.mkdirSync)(cwd, { recursive: true });
     }
     catch (err) {
-        const message = `cannot create the working directory ${spec.cwd}: ${err.message}`;
+        const message = `cannot create the working directory under ${spec.cwd}: ${err.message}`;
         return { exitCode: null, reason: 'spawn failed', message };
     }
     try {
-        return await runScript({ ...spec, signal, onLine });
+        return await runScript({ ...spec, cwd, signal, onLine });
     }
     finally {
         if (spec.scratch)
-            await removeDir(spec.cwd);
+            await giveBackScratch(cwd);
     }
 }
-function makeDir(dir) {
+function takeScratch(parent) {
+    const i = spares.findIndex((d) => (0,external_node_path_namespaceObject.dirname)(d) === parent);
+    if (i >= 0)
+        return spares.splice(i, 1)[0];
+    (0,external_node_fs_namespaceObject.mkdirSync)(parent, { recursive: true });
+    const dir = (0,external_node_path_namespaceObject.join)(parent, `scratch-${process.pid}-${++made}`);
+    (0,external_node_fs_namespaceObject.mkdirSync)(dir);
+    modes.set(dir, (0,external_node_fs_namespaceObject.statSync)(dir).mode);
+    return dir;
+}
+async function giveBackScratch(dir) {
     try {
-        (0,external_node_fs_namespaceObject.mkdirSync)(dir);
-    }
-    catch (err) {
-        const code = err.code;
-        if (code === 'EEXIST')
+        if ((0,external_node_fs_namespaceObject.readdirSync)(dir).length === 0 && (0,external_node_fs_namespaceObject.statSync)(dir).mode === modes.get(dir)) {
+            spares.push(dir);
             return;
-        if (code !== 'ENOENT')
-            throw err;
-        (0,external_node_fs_namespaceObject.mkdirSync)(dir, { recursive: true });
+        }
     }
-}
-async function removeDir(dir) {
-    try {
-        (0,external_node_fs_namespaceObject.rmdirSync)(dir);
-    }
-    catch {
-        // Not empty (or already gone): the whole tree, off the event loop.
-        await (0,promises_namespaceObject.rm)(dir, { recursive: true, force: true }).catch(() => { });
-    }
+    catch { }
+    modes.delete(dir);
+    // What the script left: the whole tree, off the event loop.
+    await (0,promises_namespaceObject.rm)(dir, { recursive: true, force: true }).catch(() => { });
 }
 

@@ -1,6 +1,5 @@
 // The agent's own worker: runs actions on this machine.
 import { availableParallelism } from 'node:os';
-import { join } from 'node:path';
 import type { Target } from '../../../src/plan/index.ts';
 import type { PackageCache, PackageSpec } from '../packages/cache.ts';
 import type { ExtractLimits } from '../packages/extract.ts';
@@ -64,7 +63,7 @@ export class LocalWorker implements Worker {
       request.actionId,
       {
         script: request.script,
-        cwd: request.cwd ?? join(this.opts.workDir, request.actionId),
+        cwd: request.cwd ?? this.opts.workDir,
         scratch: !request.cwd,
         env: request.env,
         timeoutMs: request.timeoutMs,

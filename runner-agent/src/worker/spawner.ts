@@ -6,14 +6,16 @@
 //
 // Protocol (IPC messages): in  { op: 'run', id, run: ScriptRunSpec } | { op: 'cancel', id }
 //                          out { op: 'line', id, stream, line } | { op: 'done', id, result }
-import { mkdirSync, rmdirSync } from 'node:fs';
+import { mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import { runScript, type ScriptResult, type ScriptRun } from './process.ts';
 
 export interface ScriptRunSpec {
   script: string;
+  /** Where the script runs (made when missing); with `scratch`, the directory to take a scratch directory in. */
   cwd: string;
-  /** cwd (always made when missing) is the action's own scratch directory, removed after. */
+  /** The script runs in an empty directory of its own under cwd, which nothing else uses while it runs. */
   scratch: boolean;
   env: Record<string, string>;
   timeoutMs: number;
@@ -47,47 +49,57 @@ if (process.send) {
   // when the last one has.
   process.on('disconnect', () => {
     for (const abort of running.values()) abort.abort();
+    for (const dir of spares) rmSync(dir, { recursive: true, force: true });
   });
 }
 
-// A scratch directory costs one system call each way when its parent exists
-// and the script left it empty (the common case), made and removed here on
-// the event loop: a trip through libuv's thread pool would cost more than the
-// call itself.
+// Scratch directories are reused. Making a directory costs the file system a
+// new inode and a journal entry (about 0.2 ms on ext4, on this event loop);
+// finding one empty costs one read of it. A directory its script left empty,
+// with its mode as made, serves a later action; any other is removed. The
+// spares are removed when this process is done.
+const spares: string[] = [];
+const modes = new Map<string, number>();
+let made = 0;
+
 async function run(
   spec: ScriptRunSpec,
   signal: AbortSignal,
   onLine: ScriptRun['onLine'],
 ): Promise<ScriptResult> {
+  let cwd: string;
   try {
-    makeDir(spec.cwd);
+    cwd = spec.scratch ? takeScratch(spec.cwd) : spec.cwd;
+    if (!spec.scratch) mkdirSync(cwd, { recursive: true });
   } catch (err) {
-    const message = `cannot create the working directory ${spec.cwd}: ${(err as Error).message}`;
+    const message = `cannot create the working directory under ${spec.cwd}: ${(err as Error).message}`;
     return { exitCode: null, reason: 'spawn failed', message };
   }
   try {
-    return await runScript({ ...spec, signal, onLine });
+    return await runScript({ ...spec, cwd, signal, onLine });
   } finally {
-    if (spec.scratch) await removeDir(spec.cwd);
+    if (spec.scratch) await giveBackScratch(cwd);
   }
 }
 
-function makeDir(dir: string): void {
-  try {
-    mkdirSync(dir);
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'EEXIST') return;
-    if (code !== 'ENOENT') throw err;
-    mkdirSync(dir, { recursive: true });
-  }
+function takeScratch(parent: string): string {
+  const i = spares.findIndex((d) => dirname(d) === parent);
+  if (i >= 0) return spares.splice(i, 1)[0]!;
+  mkdirSync(parent, { recursive: true });
+  const dir = join(parent, `scratch-${process.pid}-${++made}`);
+  mkdirSync(dir);
+  modes.set(dir, statSync(dir).mode);
+  return dir;
 }
 
-async function removeDir(dir: string): Promise<void> {
+async function giveBackScratch(dir: string): Promise<void> {
   try {
-    rmdirSync(dir);
-  } catch {
-    // Not empty (or already gone): the whole tree, off the event loop.
-    await rm(dir, { recursive: true, force: true }).catch(() => {});
-  }
+    if (readdirSync(dir).length === 0 && statSync(dir).mode === modes.get(dir)) {
+      spares.push(dir);
+      return;
+    }
+  } catch {}
+  modes.delete(dir);
+  // What the script left: the whole tree, off the event loop.
+  await rm(dir, { recursive: true, force: true }).catch(() => {});
 }
