@@ -1108,6 +1108,12 @@ var external_node_child_process_ = __webpack_require__(31421);
 // (SIGTERM to the group, then SIGKILL after a grace period).
 
 const MAX_LINE = (/* unused pure expression or super */ null && (16 * 1024));
+/**
+ * This process's environment, read once: process.env answers each variable
+ * through a call into the runtime, and every script starts from all of them.
+ * Only the executor runs scripts, and nothing changes its environment.
+ */
+const baseEnv = { ...process.env };
 function runScript(run) {
     return new Promise((resolve) => {
         if (run.signal.aborted) {
@@ -1117,7 +1123,7 @@ function runScript(run) {
         // The same shell options as GitHub's `shell: bash`: fail on the first error, in pipes too.
         const child = spawn('bash', ['--noprofile', '--norc', '-eo', 'pipefail', '-c', run.script], {
             cwd: run.cwd,
-            env: { ...process.env, ...run.env },
+            env: { ...baseEnv, ...run.env },
             detached: true,
             stdio: ['ignore', 'pipe', 'pipe'],
         });

@@ -15,6 +15,12 @@ const external_node_child_process_namespaceObject = __WEBPACK_EXTERNAL_createReq
 // (SIGTERM to the group, then SIGKILL after a grace period).
 
 const MAX_LINE = 16 * 1024;
+/**
+ * This process's environment, read once: process.env answers each variable
+ * through a call into the runtime, and every script starts from all of them.
+ * Only the executor runs scripts, and nothing changes its environment.
+ */
+const baseEnv = { ...process.env };
 function runScript(run) {
     return new Promise((resolve) => {
         if (run.signal.aborted) {
@@ -24,7 +30,7 @@ function runScript(run) {
         // The same shell options as GitHub's `shell: bash`: fail on the first error, in pipes too.
         const child = (0,external_node_child_process_namespaceObject.spawn)('bash', ['--noprofile', '--norc', '-eo', 'pipefail', '-c', run.script], {
             cwd: run.cwd,
-            env: { ...process.env, ...run.env },
+            env: { ...baseEnv, ...run.env },
             detached: true,
             stdio: ['ignore', 'pipe', 'pipe'],
         });

@@ -24,6 +24,13 @@ export interface ScriptResult {
 
 const MAX_LINE = 16 * 1024;
 
+/**
+ * This process's environment, read once: process.env answers each variable
+ * through a call into the runtime, and every script starts from all of them.
+ * Only the executor runs scripts, and nothing changes its environment.
+ */
+const baseEnv = { ...process.env };
+
 export function runScript(run: ScriptRun): Promise<ScriptResult> {
   return new Promise((resolve) => {
     if (run.signal.aborted) {
@@ -33,7 +40,7 @@ export function runScript(run: ScriptRun): Promise<ScriptResult> {
     // The same shell options as GitHub's `shell: bash`: fail on the first error, in pipes too.
     const child = spawn('bash', ['--noprofile', '--norc', '-eo', 'pipefail', '-c', run.script], {
       cwd: run.cwd,
-      env: { ...process.env, ...run.env },
+      env: { ...baseEnv, ...run.env },
       detached: true,
       stdio: ['ignore', 'pipe', 'pipe'],
     });
