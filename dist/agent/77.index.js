@@ -1317,8 +1317,6 @@ class Coordinator {
     waitingTimer = null;
     targetReleases = new TargetReleases();
     heldTargets = new Set();
-    /** Tasks this node started whose end is not recorded yet, by deployment. */
-    openHere = new Map();
     constructor(opts) {
         this.opts = opts;
         this.store = opts.store;
@@ -1593,7 +1591,6 @@ class Coordinator {
             onPackage: (r) => this.signals.emit('packageAcquired', r),
         }, task, deployment);
         this.running.set(task.id, runner);
-        this.openHere.set(deployment.id, (this.openHere.get(deployment.id) ?? 0) + 1);
         this.signals.emit('taskStarted', task.id);
         void runner
             .run()
@@ -1602,7 +1599,6 @@ class Coordinator {
             return { state: 'failed', message: `internal error: ${err.message}` };
         })
             .then(async (outcome) => {
-            let lastHere = false;
             try {
                 await this.recordEnd(task, lease, outcome, runner.endsWithTask);
                 this.events.emit({
@@ -1618,14 +1614,6 @@ class Coordinator {
                 this.opts.log.warn({ task: task.id }, err.message);
             }
             finally {
-                // While another of its tasks runs here, the deployment is open, and
-                // that task's end looks again: only the last one here probes.
-                const open = this.openHere.get(deployment.id) - 1;
-                if (open > 0)
-                    this.openHere.set(deployment.id, open);
-                else
-                    this.openHere.delete(deployment.id);
-                lastHere = open === 0;
                 if (this.running.get(task.id) === runner)
                     this.running.delete(task.id);
                 runner.endWritten();
@@ -1636,8 +1624,11 @@ class Coordinator {
                 seconds: (Date.now() - (task.startedAt ?? Date.now())) / 1000,
             });
             this.dispatch();
-            if (lastHere)
+            // While another of its tasks runs here, the deployment is open, and
+            // that task's end looks again: only the last one here probes.
+            if (![...this.running.values()].some((r) => r.deploymentId === deployment.id)) {
                 await this.maybeFinishDeployment(deployment.id);
+            }
         })
             .catch((err) => this.opts.log.error({ err, task: task.id }, 'could not record the end of a task'));
     }

@@ -154,7 +154,7 @@ if (process.send) {
     process.on('disconnect', () => {
         for (const abort of running.values())
             abort.abort();
-        for (const dir of spares)
+        for (const dir of [...spares.values()].flat())
             (0,external_node_fs_namespaceObject.rmSync)(dir, { recursive: true, force: true });
     });
 }
@@ -162,9 +162,9 @@ if (process.send) {
 // new inode and a journal entry (about 0.2 ms on ext4, on this event loop);
 // finding one empty costs one read of it. A directory its script left empty,
 // with its mode as made, serves a later action; any other is removed. The
-// spares are removed when this process is done.
-const spares = [];
-const modes = new Map();
+// spares (by parent directory) are removed when this process is done.
+const spares = new Map();
+let madeMode;
 let made = 0;
 async function run(spec, signal, onLine) {
     let cwd;
@@ -186,24 +186,26 @@ async function run(spec, signal, onLine) {
     }
 }
 function takeScratch(parent) {
-    const i = spares.findIndex((d) => (0,external_node_path_namespaceObject.dirname)(d) === parent);
-    if (i >= 0)
-        return spares.splice(i, 1)[0];
+    const spare = spares.get(parent)?.pop();
+    if (spare)
+        return spare;
     (0,external_node_fs_namespaceObject.mkdirSync)(parent, { recursive: true });
     const dir = (0,external_node_path_namespaceObject.join)(parent, `scratch-${process.pid}-${++made}`);
     (0,external_node_fs_namespaceObject.mkdirSync)(dir);
-    modes.set(dir, (0,external_node_fs_namespaceObject.statSync)(dir).mode);
+    madeMode ??= (0,external_node_fs_namespaceObject.statSync)(dir).mode;
     return dir;
 }
 async function giveBackScratch(dir) {
     try {
-        if ((0,external_node_fs_namespaceObject.readdirSync)(dir).length === 0 && (0,external_node_fs_namespaceObject.statSync)(dir).mode === modes.get(dir)) {
-            spares.push(dir);
+        if ((0,external_node_fs_namespaceObject.readdirSync)(dir).length === 0 && (0,external_node_fs_namespaceObject.statSync)(dir).mode === madeMode) {
+            const parent = (0,external_node_path_namespaceObject.dirname)(dir);
+            const list = spares.get(parent) ?? [];
+            list.push(dir);
+            spares.set(parent, list);
             return;
         }
     }
     catch { }
-    modes.delete(dir);
     // What the script left: the whole tree, off the event loop.
     await (0,promises_namespaceObject.rm)(dir, { recursive: true, force: true }).catch(() => { });
 }

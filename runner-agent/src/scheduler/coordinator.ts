@@ -84,8 +84,6 @@ export class Coordinator {
   private waitingTimer: NodeJS.Timeout | null = null;
   private readonly targetReleases = new TargetReleases();
   private readonly heldTargets = new Set<string>();
-  /** Tasks this node started whose end is not recorded yet, by deployment. */
-  private readonly openHere = new Map<string, number>();
 
   constructor(opts: CoordinatorOptions) {
     this.opts = opts;
@@ -388,7 +386,6 @@ export class Coordinator {
       deployment,
     );
     this.running.set(task.id, runner);
-    this.openHere.set(deployment.id, (this.openHere.get(deployment.id) ?? 0) + 1);
     this.signals.emit('taskStarted', task.id);
     void runner
       .run()
@@ -397,7 +394,6 @@ export class Coordinator {
         return { state: 'failed' as const, message: `internal error: ${err.message}` };
       })
       .then(async (outcome) => {
-        let lastHere = false;
         try {
           await this.recordEnd(task, lease, outcome, runner.endsWithTask);
           this.events.emit({
@@ -410,12 +406,6 @@ export class Coordinator {
           if (!(err instanceof StaleLeaseError)) throw err;
           this.opts.log.warn({ task: task.id }, err.message);
         } finally {
-          // While another of its tasks runs here, the deployment is open, and
-          // that task's end looks again: only the last one here probes.
-          const open = this.openHere.get(deployment.id)! - 1;
-          if (open > 0) this.openHere.set(deployment.id, open);
-          else this.openHere.delete(deployment.id);
-          lastHere = open === 0;
           if (this.running.get(task.id) === runner) this.running.delete(task.id);
           runner.endWritten();
         }
@@ -425,7 +415,11 @@ export class Coordinator {
           seconds: (Date.now() - (task.startedAt ?? Date.now())) / 1000,
         });
         this.dispatch();
-        if (lastHere) await this.maybeFinishDeployment(deployment.id);
+        // While another of its tasks runs here, the deployment is open, and
+        // that task's end looks again: only the last one here probes.
+        if (![...this.running.values()].some((r) => r.deploymentId === deployment.id)) {
+          await this.maybeFinishDeployment(deployment.id);
+        }
       })
       .catch((err) => this.opts.log.error({ err, task: task.id }, 'could not record the end of a task'));
   }

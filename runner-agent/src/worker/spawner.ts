@@ -49,7 +49,7 @@ if (process.send) {
   // when the last one has.
   process.on('disconnect', () => {
     for (const abort of running.values()) abort.abort();
-    for (const dir of spares) rmSync(dir, { recursive: true, force: true });
+    for (const dir of [...spares.values()].flat()) rmSync(dir, { recursive: true, force: true });
   });
 }
 
@@ -57,9 +57,9 @@ if (process.send) {
 // new inode and a journal entry (about 0.2 ms on ext4, on this event loop);
 // finding one empty costs one read of it. A directory its script left empty,
 // with its mode as made, serves a later action; any other is removed. The
-// spares are removed when this process is done.
-const spares: string[] = [];
-const modes = new Map<string, number>();
+// spares (by parent directory) are removed when this process is done.
+const spares = new Map<string, string[]>();
+let madeMode: number | undefined;
 let made = 0;
 
 async function run(
@@ -83,23 +83,25 @@ async function run(
 }
 
 function takeScratch(parent: string): string {
-  const i = spares.findIndex((d) => dirname(d) === parent);
-  if (i >= 0) return spares.splice(i, 1)[0]!;
+  const spare = spares.get(parent)?.pop();
+  if (spare) return spare;
   mkdirSync(parent, { recursive: true });
   const dir = join(parent, `scratch-${process.pid}-${++made}`);
   mkdirSync(dir);
-  modes.set(dir, statSync(dir).mode);
+  madeMode ??= statSync(dir).mode;
   return dir;
 }
 
 async function giveBackScratch(dir: string): Promise<void> {
   try {
-    if (readdirSync(dir).length === 0 && statSync(dir).mode === modes.get(dir)) {
-      spares.push(dir);
+    if (readdirSync(dir).length === 0 && statSync(dir).mode === madeMode) {
+      const parent = dirname(dir);
+      const list = spares.get(parent) ?? [];
+      list.push(dir);
+      spares.set(parent, list);
       return;
     }
   } catch {}
-  modes.delete(dir);
   // What the script left: the whole tree, off the event loop.
   await rm(dir, { recursive: true, force: true }).catch(() => {});
 }
