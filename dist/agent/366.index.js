@@ -247,6 +247,13 @@ BEGIN
   END LOOP;
 END $$;
 `,
+    `
+-- Whether the node's last claim left slots free for want of claimable tasks.
+-- Only then does another node's task end wake it: a NOTIFY serializes every
+-- committing transaction that sends one, and a busy node claims again after
+-- each of its own task ends anyway.
+ALTER TABLE nodes ADD COLUMN hungry boolean NOT NULL DEFAULT false;
+`,
 ];
 
 // EXTERNAL MODULE: ./runner-agent/src/store/rows.ts
@@ -510,7 +517,15 @@ class PostgresStore {
         if (limit <= 0)
             return [];
         try {
-            const rows = await this.sql `SELECT * FROM claim_tasks(${lease.node}, ${lease.epoch}, ${limit})`;
+            // A claim that leaves slots free marks the node hungry (see finishTask);
+            // the row is written only when that changes.
+            const rows = await this.sql `
+        WITH claimed AS (SELECT * FROM claim_tasks(${lease.node}, ${lease.epoch}, ${limit})),
+        hunger AS (
+          UPDATE nodes SET hungry = NOT hungry
+          WHERE name = ${lease.node} AND hungry <> ((SELECT count(*) FROM claimed) < ${limit})
+        )
+        SELECT * FROM claimed`;
             return rows.map(store_rows/* toTask */.FM).sort((a, b) => b.priority - a.priority || a.seq - b.seq);
         }
         catch (err) {
@@ -555,8 +570,9 @@ class PostgresStore {
     async finishTask(taskId, lease, state, message, actionEnds = []) {
         const col = (k) => actionEnds.map((e) => e[k]);
         // One statement (one round trip, its own transaction): the finish, its
-        // last action ends, the release of the task's target locks and the
-        // wake-up of other nodes.
+        // last action ends, the release of the task's target locks and, when a
+        // node waits for work, the wake-up of other nodes. This node claims again
+        // right after; busy nodes do after their own task ends.
         // Fencing: an epoch the node has since moved past (a re-registration, or
         // a lease taken from it) is stale even before recoverTasks moved the task.
         const [r] = await this.sql `
@@ -573,7 +589,10 @@ class PostgresStore {
       ), released AS (
         DELETE FROM target_locks WHERE task_id IN (SELECT id FROM finished)
       )
-      SELECT count(*)::int AS n, (SELECT count(pg_notify(${this.channel}, 'queue')) FROM finished) AS woke
+      SELECT count(*)::int AS n, (
+        SELECT count(pg_notify(${this.channel}, 'queue')) FROM finished
+        WHERE EXISTS (SELECT 1 FROM nodes WHERE hungry AND name <> ${lease.node})
+      ) AS woke
       FROM finished`;
         if (!r || r.n === 0)
             throw new types/* StaleLeaseError */.Q(`task ${taskId}`);
@@ -634,7 +653,7 @@ class PostgresStore {
             const expired = [...new Set(stale.filter((r) => r.lease_expired).map((r) => String(r.node)))];
             if (expired.length > 0 && opts.staleBefore !== undefined) {
                 await tx `
-          UPDATE nodes SET epoch = epoch + 1
+          UPDATE nodes SET epoch = epoch + 1, hungry = false
           WHERE name = ANY(${expired}::text[]) AND heartbeat_at < ${opts.staleBefore}`;
             }
             await this.notify(tx, 'queue');

@@ -144,16 +144,31 @@ describe.skipIf(!available)('PostgresStore on a shared database', () => {
     expect(await a!.claimTasks({ node: 'slow', epoch: again.epoch }, 2)).toHaveLength(2);
   });
 
-  it('nodes hear of new tasks, finished tasks and cap changes through NOTIFY', async () => {
+  it('nodes hear of new tasks, cap changes, and task ends while a node waits for work, through NOTIFY', async () => {
     const [a, b] = await nodes(2);
     const heard: string[] = [];
     b!.onWake((reason) => heard.push(reason));
-    const row = await a!.registerNode('n1', 1);
-    const d = await deploy(a!, { tags: ['x'] });
-    await a!.claimTasks({ node: 'n1', epoch: row.epoch }, 1);
-    await a!.finishTask(d.tasks[0]!.id, { node: 'n1', epoch: row.epoch }, 'succeeded', null);
+    const n1 = { node: 'n1', epoch: (await a!.registerNode('n1', 2)).epoch };
+    const n2 = { node: 'n2', epoch: (await b!.registerNode('n2', 2)).epoch };
+    const d = await deploy(a!, { tags: ['x', 'x', 'x', 'y'] });
+    await expect.poll(() => heard, { timeout: 5000 }).toEqual(['queue']);
+    // n1 fills both its slots (x and y), so it is not waiting for work, and
+    // n2 has not claimed yet: the end of x wakes nobody (n1 claims again itself).
+    expect((await a!.claimTasks(n1, 2)).map((t) => t.id)).toEqual([d.tasks[0]!.id, d.tasks[3]!.id]);
+    await a!.finishTask(d.tasks[0]!.id, n1, 'succeeded', null);
+    // n1 takes the second x; n2 then finds nothing it may run (x and y are
+    // running), so its claim leaves slots free: n2 waits for work.
+    expect((await a!.claimTasks(n1, 1)).map((t) => t.id)).toEqual([d.tasks[1]!.id]);
+    expect(await b!.claimTasks(n2, 2)).toEqual([]);
+    // Now the end of the second x frees its tag for the third while n2 waits: n2 hears of it.
+    await a!.finishTask(d.tasks[1]!.id, n1, 'succeeded', null);
     await a!.drainNode('n1');
     await expect.poll(() => heard, { timeout: 5000 }).toEqual(['queue', 'queue', 'node:n1']);
+    // A claim that fills the node's slots ends its hunger.
+    expect((await b!.claimTasks(n2, 1)).map((t) => t.id)).toEqual([d.tasks[2]!.id]);
+    await a!.finishTask(d.tasks[3]!.id, n1, 'succeeded', null);
+    await b!.drainNode('n2');
+    await expect.poll(() => heard, { timeout: 5000 }).toEqual(['queue', 'queue', 'node:n1', 'node:n2']);
   });
 
   it('a reader paging by event id while three nodes write misses no event', async () => {

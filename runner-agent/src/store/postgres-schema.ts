@@ -225,4 +225,11 @@ BEGIN
   END LOOP;
 END $$;
 `,
+  `
+-- Whether the node's last claim left slots free for want of claimable tasks.
+-- Only then does another node's task end wake it: a NOTIFY serializes every
+-- committing transaction that sends one, and a busy node claims again after
+-- each of its own task ends anyway.
+ALTER TABLE nodes ADD COLUMN hungry boolean NOT NULL DEFAULT false;
+`,
 ];

@@ -335,7 +335,15 @@ export class PostgresStore implements Store {
   async claimTasks(lease: Lease, limit: number): Promise<TaskRow[]> {
     if (limit <= 0) return [];
     try {
-      const rows = await this.sql`SELECT * FROM claim_tasks(${lease.node}, ${lease.epoch}, ${limit})`;
+      // A claim that leaves slots free marks the node hungry (see finishTask);
+      // the row is written only when that changes.
+      const rows = await this.sql`
+        WITH claimed AS (SELECT * FROM claim_tasks(${lease.node}, ${lease.epoch}, ${limit})),
+        hunger AS (
+          UPDATE nodes SET hungry = NOT hungry
+          WHERE name = ${lease.node} AND hungry <> ((SELECT count(*) FROM claimed) < ${limit})
+        )
+        SELECT * FROM claimed`;
       return rows.map(toTask).sort((a, b) => b.priority - a.priority || a.seq - b.seq);
     } catch (err) {
       if ((err as { code?: string }).code === 'FL001')
@@ -388,8 +396,9 @@ export class PostgresStore implements Store {
   ): Promise<void> {
     const col = <K extends keyof ActionEnd>(k: K) => actionEnds.map((e) => e[k]);
     // One statement (one round trip, its own transaction): the finish, its
-    // last action ends, the release of the task's target locks and the
-    // wake-up of other nodes.
+    // last action ends, the release of the task's target locks and, when a
+    // node waits for work, the wake-up of other nodes. This node claims again
+    // right after; busy nodes do after their own task ends.
     // Fencing: an epoch the node has since moved past (a re-registration, or
     // a lease taken from it) is stale even before recoverTasks moved the task.
     const [r] = await this.sql`
@@ -406,7 +415,10 @@ export class PostgresStore implements Store {
       ), released AS (
         DELETE FROM target_locks WHERE task_id IN (SELECT id FROM finished)
       )
-      SELECT count(*)::int AS n, (SELECT count(pg_notify(${this.channel}, 'queue')) FROM finished) AS woke
+      SELECT count(*)::int AS n, (
+        SELECT count(pg_notify(${this.channel}, 'queue')) FROM finished
+        WHERE EXISTS (SELECT 1 FROM nodes WHERE hungry AND name <> ${lease.node})
+      ) AS woke
       FROM finished`;
     if (!r || r.n === 0) throw new StaleLeaseError(`task ${taskId}`);
   }
@@ -474,7 +486,7 @@ export class PostgresStore implements Store {
       const expired = [...new Set(stale.filter((r) => r.lease_expired).map((r) => String(r.node)))];
       if (expired.length > 0 && opts.staleBefore !== undefined) {
         await tx`
-          UPDATE nodes SET epoch = epoch + 1
+          UPDATE nodes SET epoch = epoch + 1, hungry = false
           WHERE name = ANY(${expired}::text[]) AND heartbeat_at < ${opts.staleBefore}`;
       }
       await this.notify(tx, 'queue');
