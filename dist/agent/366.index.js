@@ -656,6 +656,7 @@ class PostgresStore {
           UPDATE nodes SET epoch = epoch + 1, hungry = false
           WHERE name = ANY(${expired}::text[]) AND heartbeat_at < ${opts.staleBefore}`;
             }
+            await this.insertEvents(tx, recovered.map(store_rows/* recoveryEvent */.Q6));
             await this.notify(tx, 'queue');
             return recovered;
         });
@@ -715,13 +716,16 @@ class PostgresStore {
     }
     // ---- events -----------------------------------------------------------------
     async appendEvents(events) {
+        await this.insertEvents(this.sql, events);
+    }
+    async insertEvents(sql, events) {
         if (events.length === 0)
             return;
         // Ids must be handed out in commit order: a reader paging by id past an
         // uncommitted lower id would skip it for good. So one writer at a time:
         // the advisory lock is taken before any row gets its id and held until
-        // this statement (its own transaction) commits.
-        await this.sql `
+        // the transaction commits.
+        await sql `
       WITH one_writer AS (SELECT pg_advisory_xact_lock(hashtext(${`${this.channel}:events`})))
       INSERT INTO events (deployment_id, task_id, type, data, at)
       SELECT u.deployment_id, u.task_id, u.type, u.data::jsonb, COALESCE(u.at, now_ms())

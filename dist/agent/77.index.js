@@ -58,6 +58,8 @@ const drainSchema = schemas/* strictObject */.rej({ wait: schemas/* boolean */.z
 var external_node_events_ = __webpack_require__(78474);
 // EXTERNAL MODULE: ./src/plan/index.ts + 9 modules
 var src_plan = __webpack_require__(91816);
+// EXTERNAL MODULE: ./runner-agent/src/store/rows.ts
+var rows = __webpack_require__(45821);
 // EXTERNAL MODULE: ./runner-agent/src/store/types.ts
 var types = __webpack_require__(66143);
 ;// CONCATENATED MODULE: ./runner-agent/src/scheduler/target-releases.ts
@@ -507,11 +509,19 @@ class EventLog {
             catch (err) {
                 this.onError(err);
             }
-            for (const id of new Set(batch.map((e) => e.deploymentId)))
-                this.emitter.emit(id);
-            this.emitter.emit(BATCH, batch);
+            this.tell(batch);
         });
         return this.flushing;
+    }
+    /** Tells this process's listeners of events the store wrote by itself (see Store.recoverTasks). */
+    written(events) {
+        const at = Date.now();
+        this.flushing = this.flushing.then(() => this.tell(events.map((e) => ({ ...e, at: e.at ?? at }))));
+    }
+    tell(batch) {
+        for (const id of new Set(batch.map((e) => e.deploymentId)))
+            this.emitter.emit(id);
+        this.emitter.emit(BATCH, batch);
     }
     /** Calls `listener` with every batch once it is written (the check-run reporter); returns the unsubscribe. */
     onBatch(listener) {
@@ -1279,6 +1289,7 @@ function nodeCapReason(nodes) {
 
 
 
+
 class ApiError extends Error {
     status;
     code;
@@ -1420,15 +1431,10 @@ class Coordinator {
     }
     async recover(opts) {
         const recovered = await this.store.recoverTasks(opts);
-        for (const t of recovered) {
-            this.events.emit({
-                deploymentId: t.deploymentId,
-                taskId: t.id,
-                type: t.state === 'queued' ? 'task.requeued' : 'task.finished',
-                data: { state: t.state, tenant: t.tenant, message: t.message },
-            });
+        if (recovered.length > 0)
+            this.events.written(recovered.map(rows/* recoveryEvent */.Q6));
+        for (const t of recovered)
             this.opts.log.warn({ task: t.id, state: t.state }, t.message ?? 'recovered task');
-        }
         for (const id of new Set(recovered.filter((t) => t.state !== 'queued').map((t) => t.deploymentId))) {
             await this.maybeFinishDeployment(id);
         }
@@ -2971,8 +2977,6 @@ class CheckRunReporter {
 
 // EXTERNAL MODULE: external "node:sqlite"
 var external_node_sqlite_ = __webpack_require__(80099);
-// EXTERNAL MODULE: ./runner-agent/src/store/rows.ts
-var rows = __webpack_require__(45821);
 ;// CONCATENATED MODULE: ./runner-agent/src/store/sqlite-schema.ts
 // The embedded store's schema, as numbered migrations: a data dir records the
 // last one applied (PRAGMA user_version) and gets only the newer ones. A new
@@ -3484,6 +3488,7 @@ class SqliteStore {
                 this.run(`UPDATE actions SET state = 'cancelled', finished_at = ? WHERE task_id = ? AND state IN ('pending', 'running')`, now, task.id);
                 this.run('DELETE FROM target_locks WHERE task_id = ?', task.id);
             }
+            this.insertEvents(out.map(rows/* recoveryEvent */.Q6));
             return out;
         });
     }
@@ -3529,12 +3534,13 @@ class SqliteStore {
     async appendEvents(events) {
         if (events.length === 0)
             return;
+        await this.write(() => this.insertEvents(events));
+    }
+    insertEvents(events) {
         const now = Date.now();
-        await this.write(() => {
-            for (const e of events) {
-                this.run('INSERT INTO events (deployment_id, task_id, type, data, at) VALUES (?, ?, ?, ?, ?)', e.deploymentId, e.taskId, e.type, JSON.stringify(e.data), e.at ?? now);
-            }
-        });
+        for (const e of events) {
+            this.run('INSERT INTO events (deployment_id, task_id, type, data, at) VALUES (?, ?, ?, ?, ?)', e.deploymentId, e.taskId, e.type, JSON.stringify(e.data), e.at ?? now);
+        }
     }
     async eventsSince(deploymentId, afterId, limit) {
         return this.all('SELECT * FROM events WHERE deployment_id = ? AND id > ? ORDER BY id LIMIT ?', deploymentId, afterId, limit).map(rows/* toEvent */.IZ);
@@ -3682,6 +3688,7 @@ function newId(prefix) {
 /* harmony export */   IZ: () => (/* binding */ toEvent),
 /* harmony export */   Ln: () => (/* binding */ claimOrder),
 /* harmony export */   N_: () => (/* binding */ toCheckRun),
+/* harmony export */   Q6: () => (/* binding */ recoveryEvent),
 /* harmony export */   QB: () => (/* binding */ afterCrash),
 /* harmony export */   Tw: () => (/* binding */ ACTION_COLUMNS),
 /* harmony export */   ih: () => (/* binding */ toAction),
@@ -3806,6 +3813,19 @@ function afterCrash(task, onInterrupt) {
         startedAt: null,
         actionStarted: false,
         message: task.actionStarted ? `${message}; requeued (onInterrupt: requeue)` : message,
+    };
+}
+/**
+ * The event telling of a task the crash rule moved (task.requeued, or
+ * task.finished as interrupted). Stores write it in the recovery's own
+ * transaction: a node killed right after recovering cannot lose it.
+ */
+function recoveryEvent(t) {
+    return {
+        deploymentId: t.deploymentId,
+        taskId: t.id,
+        type: t.state === 'queued' ? 'task.requeued' : 'task.finished',
+        data: { state: t.state, tenant: t.tenant, message: t.message },
     };
 }
 

@@ -586,6 +586,12 @@ export function describeStoreConformance(name: string, open: () => Promise<Opene
             message: row.message,
             node: row.node,
           });
+          // The event telling of it was written with it: a node killed right
+          // after recovering leaves no requeue or interruption unsaid.
+          const told = (await store.eventsSince(t.deploymentId, 0, 100)).filter((e) => e.taskId === t.id);
+          expect(told.map((e) => [e.type, e.data.state, e.data.message])).toEqual([
+            [t.state === 'queued' ? 'task.requeued' : 'task.finished', t.state, t.message],
+          ]);
         }
 
         const fRow = (await store.getTask(f.id))!;

@@ -14,6 +14,7 @@ import {
   validatePlanValue,
   zodIssues,
 } from '../../../src/plan/index.ts';
+import { recoveryEvent } from '../store/rows.ts';
 import {
   type ActionEnd,
   type DeploymentRow,
@@ -188,15 +189,9 @@ export class Coordinator {
 
   private async recover(opts: Parameters<Store['recoverTasks']>[0]): Promise<void> {
     const recovered = await this.store.recoverTasks(opts);
-    for (const t of recovered) {
-      this.events.emit({
-        deploymentId: t.deploymentId,
-        taskId: t.id,
-        type: t.state === 'queued' ? 'task.requeued' : 'task.finished',
-        data: { state: t.state, tenant: t.tenant, message: t.message },
-      });
+    if (recovered.length > 0) this.events.written(recovered.map(recoveryEvent));
+    for (const t of recovered)
       this.opts.log.warn({ task: t.id, state: t.state }, t.message ?? 'recovered task');
-    }
     for (const id of new Set(recovered.filter((t) => t.state !== 'queued').map((t) => t.deploymentId))) {
       await this.maybeFinishDeployment(id);
     }

@@ -43,10 +43,20 @@ export class EventLog {
       } catch (err) {
         this.onError(err);
       }
-      for (const id of new Set(batch.map((e) => e.deploymentId))) this.emitter.emit(id);
-      this.emitter.emit(BATCH, batch);
+      this.tell(batch);
     });
     return this.flushing;
+  }
+
+  /** Tells this process's listeners of events the store wrote by itself (see Store.recoverTasks). */
+  written(events: NewEvent[]): void {
+    const at = Date.now();
+    this.flushing = this.flushing.then(() => this.tell(events.map((e) => ({ ...e, at: e.at ?? at }))));
+  }
+
+  private tell(batch: NewEvent[]): void {
+    for (const id of new Set(batch.map((e) => e.deploymentId))) this.emitter.emit(id);
+    this.emitter.emit(BATCH, batch);
   }
 
   /** Calls `listener` with every batch once it is written (the check-run reporter); returns the unsubscribe. */

@@ -13,6 +13,7 @@ import {
   ACTION_COLUMNS,
   afterCrash,
   claimOrder,
+  recoveryEvent,
   toAction,
   toCheckRun,
   toDeployment,
@@ -489,6 +490,7 @@ export class PostgresStore implements Store {
           UPDATE nodes SET epoch = epoch + 1, hungry = false
           WHERE name = ANY(${expired}::text[]) AND heartbeat_at < ${opts.staleBefore}`;
       }
+      await this.insertEvents(tx, recovered.map(recoveryEvent));
       await this.notify(tx, 'queue');
       return recovered;
     });
@@ -557,12 +559,16 @@ export class PostgresStore implements Store {
   // ---- events -----------------------------------------------------------------
 
   async appendEvents(events: NewEvent[]): Promise<void> {
+    await this.insertEvents(this.sql, events);
+  }
+
+  private async insertEvents(sql: Sql, events: NewEvent[]): Promise<void> {
     if (events.length === 0) return;
     // Ids must be handed out in commit order: a reader paging by id past an
     // uncommitted lower id would skip it for good. So one writer at a time:
     // the advisory lock is taken before any row gets its id and held until
-    // this statement (its own transaction) commits.
-    await this.sql`
+    // the transaction commits.
+    await sql`
       WITH one_writer AS (SELECT pg_advisory_xact_lock(hashtext(${`${this.channel}:events`})))
       INSERT INTO events (deployment_id, task_id, type, data, at)
       SELECT u.deployment_id, u.task_id, u.type, u.data::jsonb, COALESCE(u.at, now_ms())

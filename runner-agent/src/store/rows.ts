@@ -1,5 +1,5 @@
 // Database rows to the store's types, shared by both implementations.
-import type { ActionRow, CheckRunRow, DeploymentRow, EventRow, NodeRow, TaskRow } from './types.ts';
+import type { ActionRow, CheckRunRow, DeploymentRow, EventRow, NewEvent, NodeRow, TaskRow } from './types.ts';
 
 export type Row = Record<string, unknown>;
 
@@ -130,5 +130,19 @@ export function afterCrash(task: TaskRow, onInterrupt: unknown): TaskRow {
     startedAt: null,
     actionStarted: false,
     message: task.actionStarted ? `${message}; requeued (onInterrupt: requeue)` : message,
+  };
+}
+
+/**
+ * The event telling of a task the crash rule moved (task.requeued, or
+ * task.finished as interrupted). Stores write it in the recovery's own
+ * transaction: a node killed right after recovering cannot lose it.
+ */
+export function recoveryEvent(t: TaskRow): NewEvent {
+  return {
+    deploymentId: t.deploymentId,
+    taskId: t.id,
+    type: t.state === 'queued' ? 'task.requeued' : 'task.finished',
+    data: { state: t.state, tenant: t.tenant, message: t.message },
   };
 }

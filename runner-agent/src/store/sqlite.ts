@@ -11,6 +11,7 @@ import {
   afterCrash,
   claimOrder,
   type Row,
+  recoveryEvent,
   toAction,
   toCheckRun,
   toDeployment,
@@ -596,6 +597,7 @@ export class SqliteStore implements Store {
         );
         this.run('DELETE FROM target_locks WHERE task_id = ?', task.id);
       }
+      this.insertEvents(out.map(recoveryEvent));
       return out;
     });
   }
@@ -669,19 +671,21 @@ export class SqliteStore implements Store {
 
   async appendEvents(events: NewEvent[]): Promise<void> {
     if (events.length === 0) return;
+    await this.write(() => this.insertEvents(events));
+  }
+
+  private insertEvents(events: NewEvent[]): void {
     const now = Date.now();
-    await this.write(() => {
-      for (const e of events) {
-        this.run(
-          'INSERT INTO events (deployment_id, task_id, type, data, at) VALUES (?, ?, ?, ?, ?)',
-          e.deploymentId,
-          e.taskId,
-          e.type,
-          JSON.stringify(e.data),
-          e.at ?? now,
-        );
-      }
-    });
+    for (const e of events) {
+      this.run(
+        'INSERT INTO events (deployment_id, task_id, type, data, at) VALUES (?, ?, ?, ?, ?)',
+        e.deploymentId,
+        e.taskId,
+        e.type,
+        JSON.stringify(e.data),
+        e.at ?? now,
+      );
+    }
   }
 
   async eventsSince(deploymentId: string, afterId: number, limit: number): Promise<EventRow[]> {

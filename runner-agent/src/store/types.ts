@@ -213,7 +213,8 @@ export interface Store {
    * The crash rule: tasks running under a node whose lease is older than
    * `staleBefore` (or under an older epoch of `node`) go back to the queue if
    * they had started no action, else become interrupted (or requeued when the
-   * plan says onInterrupt: requeue).
+   * plan says onInterrupt: requeue). The event telling of each (rows.ts,
+   * recoveryEvent) is written in the same transaction.
    */
   recoverTasks(opts: { node?: string; currentEpoch?: number; staleBefore?: number }): Promise<TaskRow[]>;
 
