@@ -254,6 +254,18 @@ END $$;
 -- each of its own task ends anyway.
 ALTER TABLE nodes ADD COLUMN hungry boolean NOT NULL DEFAULT false;
 `,
+    `
+-- When an agent stopped (set by its stop, cleared when it registers again).
+ALTER TABLE nodes ADD COLUMN stopped_at bigint;
+`,
+    `
+-- OIDC token ids (jti) already accepted, by any node, until the token expires.
+CREATE TABLE token_ids (
+  jti        text PRIMARY KEY,
+  expires_at bigint NOT NULL
+);
+CREATE INDEX token_ids_expiry ON token_ids (expires_at);
+`,
 ];
 
 // EXTERNAL MODULE: ./runner-agent/src/store/rows.ts
@@ -378,7 +390,8 @@ class PostgresStore {
       INSERT INTO nodes AS n (name, task_cap, epoch, heartbeat_at, started_at)
       VALUES (${name}, ${defaultCap}, 1, now_ms(), now_ms())
       ON CONFLICT (name) DO UPDATE
-        SET epoch = n.epoch + 1, heartbeat_at = excluded.heartbeat_at, started_at = excluded.started_at
+        SET epoch = n.epoch + 1, heartbeat_at = excluded.heartbeat_at, started_at = excluded.started_at,
+          stopped_at = NULL
       RETURNING n.*, ${this.sql.unsafe(RUNNING_COUNT)}`;
         return (0,store_rows/* toNode */.ye)(r);
     }
@@ -392,6 +405,10 @@ class PostgresStore {
       UPDATE nodes SET heartbeat_at = now_ms() WHERE name = ${lease.node} AND epoch = ${lease.epoch}`;
         if (r.count === 0)
             throw new types/* StaleLeaseError */.Q(`heartbeat of node ${lease.node}`);
+    }
+    async leaveNode(lease) {
+        await this
+            .sql `UPDATE nodes SET stopped_at = now_ms() WHERE name = ${lease.node} AND epoch = ${lease.epoch}`;
     }
     /** Runs a cap change and tells the node (wherever it runs) at commit. */
     async changeCap(name, change) {
@@ -488,9 +505,10 @@ class PostgresStore {
     }
     async setDeploymentState(id, state) {
         const terminal = !['queued', 'running'].includes(state);
-        await this.sql `
+        const r = await this.sql `
       UPDATE deployments SET state = ${state}, finished_at = CASE WHEN ${terminal}::boolean THEN now_ms() END
-      WHERE id = ${id}`;
+      WHERE id = ${id} AND state IN ('queued', 'running') AND state <> ${state}`;
+        return r.count > 0;
     }
     // ---- tasks ----------------------------------------------------------------
     async getTask(id) {
@@ -741,6 +759,13 @@ class PostgresStore {
     }
     async taskLog(taskId) {
         return (await this.sql `SELECT * FROM events WHERE task_id = ${taskId} AND type = 'log' ORDER BY id`).map(store_rows/* toEvent */.IZ);
+    }
+    async useTokenId(jti, expiresAt) {
+        const [r] = await this.sql `
+      WITH expired AS (DELETE FROM token_ids WHERE expires_at < now_ms())
+      INSERT INTO token_ids (jti, expires_at) VALUES (${jti}, ${expiresAt})
+      ON CONFLICT DO NOTHING RETURNING 1 AS ok`;
+        return r !== undefined;
     }
     // ---- the check-run outbox -------------------------------------------------
     async touchCheckRun(deploymentId) {

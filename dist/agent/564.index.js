@@ -8,9 +8,11 @@ export const modules = {
 __webpack_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
 __webpack_require__.r(__webpack_exports__);
 /* harmony import */ var commander__WEBPACK_IMPORTED_MODULE_0__ = __webpack_require__(48179);
-/* harmony import */ var _src_client_errors_js__WEBPACK_IMPORTED_MODULE_1__ = __webpack_require__(66468);
-/* harmony import */ var _config_settings_js__WEBPACK_IMPORTED_MODULE_2__ = __webpack_require__(18950);
+/* harmony import */ var _package_json__WEBPACK_IMPORTED_MODULE_1__ = __webpack_require__(8330);
+/* harmony import */ var _src_client_errors_js__WEBPACK_IMPORTED_MODULE_2__ = __webpack_require__(66468);
+/* harmony import */ var _config_settings_js__WEBPACK_IMPORTED_MODULE_3__ = __webpack_require__(18950);
 // The `flotilla` command line: one line per command here, the work in the modules.
+
 
 
 
@@ -30,9 +32,9 @@ async function exit(code) {
         process.exitCode = await code;
     }
     catch (err) {
-        if (err instanceof _config_settings_js__WEBPACK_IMPORTED_MODULE_2__/* .SettingsError */ .GN || err instanceof _src_client_errors_js__WEBPACK_IMPORTED_MODULE_1__/* .AgentError */ .Y) {
+        if (err instanceof _config_settings_js__WEBPACK_IMPORTED_MODULE_3__/* .SettingsError */ .GN || err instanceof _src_client_errors_js__WEBPACK_IMPORTED_MODULE_2__/* .AgentError */ .Y) {
             console.error(`flotilla: ${err.message}`);
-            if (err instanceof _src_client_errors_js__WEBPACK_IMPORTED_MODULE_1__/* .AgentError */ .Y)
+            if (err instanceof _src_client_errors_js__WEBPACK_IMPORTED_MODULE_2__/* .AgentError */ .Y)
                 for (const i of err.issues)
                     console.error(`  ${i.path}: ${i.message}`);
         }
@@ -44,6 +46,7 @@ async function exit(code) {
 }
 const program = new commander__WEBPACK_IMPORTED_MODULE_0__/* .Command */ .uB('flotilla')
     .description('Deployment coordinator for GitHub Actions: task caps, concurrency tags, workers and packages.')
+    .version(_package_json__WEBPACK_IMPORTED_MODULE_1__/* .version */ .rE, '-V, --version', 'print the version')
     .showHelpAfterError();
 const agentOptions = (c) => c
     .option('-c, --config <file>', 'agent config (flotilla.yml)')
@@ -1410,6 +1413,13 @@ function formatIssue(file, issue) {
 
 
 
+
+/***/ }),
+
+/***/ 8330:
+/***/ ((module) => {
+
+module.exports = {"rE":"0.1.0"};
 
 /***/ })
 

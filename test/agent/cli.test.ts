@@ -1,7 +1,7 @@
 // The `flotilla` CLI as a user runs it: run, validate, and an agent that
 // refuses an unsafe listen address.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { cpSync, writeFileSync } from 'node:fs';
+import { cpSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, expect, it } from 'vitest';
 import { killChildren, runCli, writeAgentConfig } from '../helpers/agent.ts';
@@ -26,6 +26,12 @@ it('flotilla run examples/rolling.yml --config examples/agents/rolling.yml exits
   expect(r.stdout).toMatch(/deployment dep_\S+: 1 task queued/);
   expect(r.stdout).toMatch(/TENANT\s+STATE\s+STARTED\s+FINISHED/);
   expect(r.stdout).toMatch(/^-\s+succeeded\s/m);
+});
+
+it('flotilla --version prints the version of package.json', async () => {
+  const r = await runCli(['--version']);
+  expect(r.code).toBe(0);
+  expect(r.stdout.trim()).toBe(JSON.parse(readFileSync(join(REPO, 'package.json'), 'utf8')).version);
 });
 
 it('flotilla run of a failing plan exits 1', async () => {

@@ -4,10 +4,18 @@
 import { createPublicKey, generateKeyPairSync } from 'node:crypto';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { resolveAgentSettings, SettingsError } from '../../runner-agent/src/config/settings.ts';
-import { startTestAgent, stopTestAgents, type TestAgent, writeAgentConfig } from '../helpers/agent.ts';
+import {
+  startTestAgent,
+  stopTestAgents,
+  TEST_ENV,
+  type TestAgent,
+  writeAgentConfig,
+} from '../helpers/agent.ts';
 import { type LocalIssuer, startLocalIssuer } from '../helpers/oidc.ts';
+import { createTestSchema, postgresAvailable } from '../helpers/postgres.ts';
 import { removeTempDirs, tempDir } from '../helpers/util.ts';
 
+const withPostgres = await postgresAvailable();
 let issuer: LocalIssuer;
 let agent: TestAgent;
 
@@ -50,6 +58,29 @@ describe('OIDC tokens', () => {
     await refused(token, 401, /rule jti: .*already used/);
     expect((await queue(await issuer.sign())).status).toBe(200);
   });
+
+  it.skipIf(!withPostgres)(
+    'refuses a token on one node that another node of the cluster accepted',
+    async () => {
+      const schema = await createTestSchema('flotilla_oidc');
+      try {
+        const env = { ...TEST_ENV, FLOTILLA_DATABASE_URL: schema.url };
+        const auth = {
+          oidc: { issuer: issuer.issuer, audience: 'flotilla', allow: [{ repository: 'acme/storefront' }] },
+        };
+        const a = await startTestAgent({ node: 'oidc-a', taskCap: 0, auth }, env);
+        const b = await startTestAgent({ node: 'oidc-b', taskCap: 0, auth }, env);
+        const token = await issuer.sign();
+        expect((await a.call('GET', '/v1/queue', { token })).status).toBe(200);
+        const replay = await b.call('GET', '/v1/queue', { token });
+        expect(replay.status).toBe(401);
+        expect(replay.json.error.message).toMatch(/rule jti: .*already used/);
+      } finally {
+        await stopTestAgents();
+        await schema.drop();
+      }
+    },
+  );
 
   it('refuses forged, expired, early, misaddressed and downgraded tokens, naming the rule', async () => {
     await start();

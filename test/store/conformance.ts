@@ -135,6 +135,27 @@ export function describeStoreConformance(name: string, open: () => Promise<Opene
         await expect(store.heartbeat(old)).rejects.toBeInstanceOf(StaleLeaseError);
       });
 
+      it('leaveNode marks a stopped node until it registers again; an old epoch leaves nothing', async () => {
+        const old = await lease('n1');
+        const current = await lease('n1');
+        await store.leaveNode(old);
+        expect((await store.listNodes())[0]!.stoppedAt).toBeNull();
+        await store.leaveNode(current);
+        expect((await store.listNodes())[0]!.stoppedAt).toEqual(expect.any(Number));
+        expect((await store.registerNode('n1', 4)).stoppedAt).toBeNull();
+      });
+
+      it('useTokenId takes a token id once, whichever node asks, and forgets it once expired', async () => {
+        const later = Date.now() + 60_000;
+        expect(await store.useTokenId('jti-1', later)).toBe(true);
+        expect(await store.useTokenId('jti-1', later)).toBe(false);
+        expect(await store.useTokenId('jti-2', later)).toBe(true);
+        expect(await store.useTokenId('old', Date.now() - 1000)).toBe(true);
+        // The next use of any id clears the expired ones.
+        expect(await store.useTokenId('jti-3', later)).toBe(true);
+        expect(await store.useTokenId('old', later)).toBe(true);
+      });
+
       it('setTaskCap, drainNode and resumeNode: resume returns to the cap before the drain', async () => {
         await store.registerNode('n1', 2);
         expect((await store.setTaskCap('n1', 4))!.taskCap).toBe(4);
@@ -220,17 +241,25 @@ export function describeStoreConformance(name: string, open: () => Promise<Opene
         expect(await store.listDeployments(10)).toHaveLength(2);
       });
 
-      it('setDeploymentState records when a deployment finished', async () => {
+      it('setDeploymentState moves a deployment on once, and records when it finished', async () => {
         const { deployment } = await deploy(store, { tags: ['a'] });
-        await store.setDeploymentState(deployment.id, 'running');
+        expect(await store.setDeploymentState(deployment.id, 'running')).toBe(true);
+        // A second node finding it started (or finished) is told it already was.
+        expect(await store.setDeploymentState(deployment.id, 'running')).toBe(false);
         expect(await store.getDeployment(deployment.id)).toMatchObject({
           state: 'running',
           finishedAt: null,
         });
-        await store.setDeploymentState(deployment.id, 'succeeded');
+        expect(await store.setDeploymentState(deployment.id, 'succeeded')).toBe(true);
         const done = (await store.getDeployment(deployment.id))!;
         expect(done.state).toBe('succeeded');
         expect(done.finishedAt).toEqual(expect.any(Number));
+        expect(await store.setDeploymentState(deployment.id, 'failed')).toBe(false);
+        expect(await store.setDeploymentState(deployment.id, 'running')).toBe(false);
+        expect(await store.getDeployment(deployment.id)).toEqual(done);
+        // Straight from queued to a final state (every task cancelled while queued).
+        const other = (await deploy(store, { tags: ['b'] })).deployment;
+        expect(await store.setDeploymentState(other.id, 'cancelled')).toBe(true);
       });
 
       it('hasOpenTasks tells whether any task is queued or running', async () => {

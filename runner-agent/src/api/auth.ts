@@ -71,11 +71,16 @@ export class Authenticator {
     verify: typeof import('jose').jwtVerify;
     jwks: ReturnType<typeof createRemoteJWKSet>;
   }> | null = null;
-  /** jti of accepted tokens until they expire: a token is good for one request. */
-  private readonly seen = new Map<string, number>();
+  /**
+   * Records a token id (jti) until the token expires; false for one seen
+   * before. A token is good for one request on any node: the ids live in the
+   * store that the nodes share, and outlive a restart.
+   */
+  private readonly useTokenId: (jti: string, expiresAt: number) => Promise<boolean>;
 
-  constructor(settings: AuthSettings) {
+  constructor(settings: AuthSettings, useTokenId: (jti: string, expiresAt: number) => Promise<boolean>) {
     this.settings = settings;
+    this.useTokenId = useTokenId;
   }
 
   private verifier(oidc: OidcSettings) {
@@ -127,16 +132,13 @@ export class Authenticator {
     } catch (err) {
       return refuse(401, `OIDC token refused: ${joseRule(err, oidc)}`);
     }
-    const now = Math.floor(Date.now() / 1000);
-    for (const [jti, exp] of this.seen) if (exp + SKEW_SECONDS < now) this.seen.delete(jti);
-    const jti = String(claims.jti);
-    if (this.seen.has(jti)) {
+    // Accepted until exp plus the clock skew allowed, so remembered as long.
+    if (!(await this.useTokenId(String(claims.jti), (Number(claims.exp) + SKEW_SECONDS) * 1000))) {
       return refuse(
         401,
         'OIDC token refused: rule jti: this token was already used (replay); request a new one',
       );
     }
-    this.seen.set(jti, Number(claims.exp));
 
     const mismatches: string[] = [];
     for (const [i, rule] of oidc.allow.entries()) {

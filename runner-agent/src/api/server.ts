@@ -43,7 +43,7 @@ export function buildServer(opts: ServerOptions) {
     return503OnClosing: true,
   });
 
-  const authenticator = new Authenticator(opts.auth);
+  const authenticator = new Authenticator(opts.auth, (jti, expiresAt) => store.useTokenId(jti, expiresAt));
   const guard = (scope: Scope) => async (req: FastifyRequest) => {
     const r = await authenticator.authorize(req.headers.authorization, scope);
     if (!r.ok) throw new ApiError(r.status, r.status === 401 ? 'unauthorized' : 'forbidden', r.message);

@@ -1,5 +1,6 @@
 // Store rows to the API's JSON: ISO times, no secrets, waitingOn attached.
 import type { ActionView, DeploymentView, EventView, NodeView, TaskView } from '../../../src/client/types.ts';
+import { nodeIsLive } from '../store/rows.ts';
 import type { ActionRow, DeploymentRow, EventRow, NodeRow, TaskRow } from '../store/types.ts';
 
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
@@ -63,7 +64,7 @@ export function nodeView(n: NodeRow, now: number, leaseTtlMs: number): NodeView 
     taskCap: n.taskCap,
     running: n.running,
     draining: n.taskCap === 0,
-    live: n.heartbeatAt >= now - leaseTtlMs,
+    live: nodeIsLive(n, now, leaseTtlMs),
     lastHeartbeat: iso(n.heartbeatAt)!,
   };
 }

@@ -1,5 +1,6 @@
 // The `flotilla` command line: one line per command here, the work in the modules.
 import { Command, Option } from 'commander';
+import pkg from '../../../package.json' with { type: 'json' };
 import { AgentError } from '../../../src/client/errors.ts';
 import { SettingsError } from '../config/settings.ts';
 import type { Out } from './follow.ts';
@@ -36,6 +37,7 @@ const program = new Command('flotilla')
   .description(
     'Deployment coordinator for GitHub Actions: task caps, concurrency tags, workers and packages.',
   )
+  .version(pkg.version, '-V, --version', 'print the version')
   .showHelpAfterError();
 
 const agentOptions = (c: Command) =>

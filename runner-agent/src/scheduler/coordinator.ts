@@ -14,7 +14,7 @@ import {
   validatePlanValue,
   zodIssues,
 } from '../../../src/plan/index.ts';
-import { recoveryEvent } from '../store/rows.ts';
+import { nodeIsLive, recoveryEvent } from '../store/rows.ts';
 import {
   type ActionEnd,
   type DeploymentRow,
@@ -353,8 +353,9 @@ export class Coordinator {
     const deployment = await this.deployment(task.deploymentId);
     if (deployment.state === 'queued') {
       deployment.state = 'running';
-      await this.store.setDeploymentState(deployment.id, 'running');
-      this.events.emit({ deploymentId: deployment.id, taskId: null, type: 'deployment.running', data: {} });
+      if (await this.store.setDeploymentState(deployment.id, 'running')) {
+        this.events.emit({ deploymentId: deployment.id, taskId: null, type: 'deployment.running', data: {} });
+      }
     }
     const lease = this.lease;
     this.lastWaiting.delete(task.id);
@@ -450,15 +451,14 @@ export class Coordinator {
     if (await this.store.hasOpenTasks(id)) return;
     const tasks = await this.store.tasksOf(id);
     if (tasks.some((t) => !TERMINAL_TASK_STATES.includes(t.state))) return;
-    const d = await this.store.getDeployment(id);
-    if (!d || !['queued', 'running'].includes(d.state)) return;
     const state: DeploymentState = tasks.some((t) => t.state === 'failed' || t.state === 'interrupted')
       ? 'failed'
       : tasks.some((t) => t.state === 'cancelled')
         ? 'cancelled'
         : 'succeeded';
-    await this.store.setDeploymentState(id, state);
     this.deployments.delete(id);
+    // Another node may have ended it meanwhile: only the one that did says so.
+    if (!(await this.store.setDeploymentState(id, state))) return;
     const count = (s: string) => tasks.filter((t) => t.state === s).length;
     this.events.emit({
       deploymentId: id,
@@ -487,10 +487,20 @@ export class Coordinator {
    * the queue is announced: a task's reason depends only on the tasks ahead of
    * it, so the prefix is exact, and a queue of thousands costs no more than
    * its head. The momentary "starting" reason is not worth an event.
+   *
+   * Reasons come from the shared store, so every node would find the same
+   * ones: only the first live node by name announces them, and a deployment's
+   * log says each once. When that node dies, the next one takes over once its
+   * lease has expired.
    */
   private async announceWaiting(): Promise<void> {
     try {
-      const { queued, reasons } = await this.computeWaiting(ANNOUNCE_HEAD);
+      const nodes = await this.liveNodes();
+      if (nodes.length > 0 && nodes[0]!.name !== this.node) {
+        this.lastWaiting.clear();
+        return;
+      }
+      const { queued, reasons } = await this.computeWaiting({ limit: ANNOUNCE_HEAD, nodes });
       for (const task of queued) {
         const reason = reasons.get(task.id);
         if (!reason || reason === STARTING || this.lastWaiting.get(task.id) === reason) continue;
@@ -510,20 +520,24 @@ export class Coordinator {
 
   async liveNodes(): Promise<NodeRow[]> {
     const now = await this.store.now();
-    return (await this.store.listNodes()).filter((n) => n.heartbeatAt >= now - this.opts.leaseTtlMs);
+    return (await this.store.listNodes()).filter((n) => nodeIsLive(n, now, this.opts.leaseTtlMs));
   }
 
   /** Why each queued task waits, by task id. */
   async waitingOn(): Promise<Map<string, string>> {
-    return (await this.computeWaiting()).reasons;
+    const [nodes, now] = await Promise.all([this.liveNodes(), this.store.now()]);
+    return (await this.computeWaiting({ nodes, now })).reasons;
   }
 
-  private async computeWaiting(limit?: number): Promise<{ queued: TaskRow[]; reasons: Map<string, string> }> {
-    const [queued, running, nodes, now] = await Promise.all([
-      this.store.queuedTasks(limit),
+  /** Why the first `limit` queued tasks (all without it) wait; `now` adds how long tags have been held. */
+  private async computeWaiting(opts: {
+    limit?: number;
+    nodes: NodeRow[];
+    now?: number;
+  }): Promise<{ queued: TaskRow[]; reasons: Map<string, string> }> {
+    const [queued, running] = await Promise.all([
+      this.store.queuedTasks(opts.limit),
       this.store.runningTasks(),
-      this.liveNodes(),
-      this.store.now(),
     ]);
     const maxRunning = new Map<string, number>();
     for (const t of queued) {
@@ -535,8 +549,8 @@ export class Coordinator {
     const reasons = waitingReasons({
       queued,
       running,
-      nodes,
-      now,
+      nodes: opts.nodes,
+      now: opts.now,
       maxRunningOf: (id) => maxRunning.get(id) ?? 0,
     });
     return { queued, reasons };
@@ -597,6 +611,9 @@ export class Coordinator {
     while (this.dispatching) await new Promise((r) => setTimeout(r, 5));
     this.workers.stop();
     await this.events.flush();
+    await this.store
+      .leaveNode(this.lease)
+      .catch((err) => this.opts.log.error({ err }, 'could not record the stop'));
   }
 }
 

@@ -12,7 +12,12 @@ export interface WaitingInput {
   /** Live nodes only. */
   nodes: NodeRow[];
   maxRunningOf: (deploymentId: string) => number;
-  now: number;
+  /**
+   * When given, a held tag's reason says how long its holder has run. An
+   * announcement leaves it out: the reason would change every second, and a
+   * follower would print it again each time.
+   */
+  now?: number;
 }
 
 export function waitingReasons(input: WaitingInput): Map<string, string> {
@@ -31,7 +36,10 @@ export function waitingReasons(input: WaitingInput): Map<string, string> {
     const runningHere = runningPerDeployment.get(task.deploymentId) ?? 0;
     let reason: string;
     if (held) {
-      const since = held.startedAt ? `, running ${formatMs(Math.max(0, input.now - held.startedAt))}` : '';
+      const since =
+        held.startedAt && input.now !== undefined
+          ? `, running ${formatMs(Math.max(0, input.now - held.startedAt))}`
+          : '';
       reason = `concurrency tag ${task.concurrencyTag} held by task ${held.id} (deployment ${held.deploymentId}${since})`;
     } else if (ahead) {
       reason = `concurrency tag ${task.concurrencyTag}: behind task ${ahead.id} (deployment ${ahead.deploymentId}), which was submitted first`;

@@ -232,4 +232,16 @@ END $$;
 -- each of its own task ends anyway.
 ALTER TABLE nodes ADD COLUMN hungry boolean NOT NULL DEFAULT false;
 `,
+  `
+-- When an agent stopped (set by its stop, cleared when it registers again).
+ALTER TABLE nodes ADD COLUMN stopped_at bigint;
+`,
+  `
+-- OIDC token ids (jti) already accepted, by any node, until the token expires.
+CREATE TABLE token_ids (
+  jti        text PRIMARY KEY,
+  expires_at bigint NOT NULL
+);
+CREATE INDEX token_ids_expiry ON token_ids (expires_at);
+`,
 ];

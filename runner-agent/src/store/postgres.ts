@@ -165,7 +165,8 @@ export class PostgresStore implements Store {
       INSERT INTO nodes AS n (name, task_cap, epoch, heartbeat_at, started_at)
       VALUES (${name}, ${defaultCap}, 1, now_ms(), now_ms())
       ON CONFLICT (name) DO UPDATE
-        SET epoch = n.epoch + 1, heartbeat_at = excluded.heartbeat_at, started_at = excluded.started_at
+        SET epoch = n.epoch + 1, heartbeat_at = excluded.heartbeat_at, started_at = excluded.started_at,
+          stopped_at = NULL
       RETURNING n.*, ${this.sql.unsafe(RUNNING_COUNT)}`;
     return toNode(r!);
   }
@@ -180,6 +181,11 @@ export class PostgresStore implements Store {
     const r = await this.sql`
       UPDATE nodes SET heartbeat_at = now_ms() WHERE name = ${lease.node} AND epoch = ${lease.epoch}`;
     if (r.count === 0) throw new StaleLeaseError(`heartbeat of node ${lease.node}`);
+  }
+
+  async leaveNode(lease: Lease): Promise<void> {
+    await this
+      .sql`UPDATE nodes SET stopped_at = now_ms() WHERE name = ${lease.node} AND epoch = ${lease.epoch}`;
   }
 
   /** Runs a cap change and tells the node (wherever it runs) at commit. */
@@ -295,11 +301,12 @@ export class PostgresStore implements Store {
     );
   }
 
-  async setDeploymentState(id: string, state: DeploymentState): Promise<void> {
+  async setDeploymentState(id: string, state: DeploymentState): Promise<boolean> {
     const terminal = !['queued', 'running'].includes(state);
-    await this.sql`
+    const r = await this.sql`
       UPDATE deployments SET state = ${state}, finished_at = CASE WHEN ${terminal}::boolean THEN now_ms() END
-      WHERE id = ${id}`;
+      WHERE id = ${id} AND state IN ('queued', 'running') AND state <> ${state}`;
+    return r.count > 0;
   }
 
   // ---- tasks ----------------------------------------------------------------
@@ -590,6 +597,14 @@ export class PostgresStore implements Store {
     return (await this.sql`SELECT * FROM events WHERE task_id = ${taskId} AND type = 'log' ORDER BY id`).map(
       toEvent,
     );
+  }
+
+  async useTokenId(jti: string, expiresAt: number): Promise<boolean> {
+    const [r] = await this.sql`
+      WITH expired AS (DELETE FROM token_ids WHERE expires_at < now_ms())
+      INSERT INTO token_ids (jti, expires_at) VALUES (${jti}, ${expiresAt})
+      ON CONFLICT DO NOTHING RETURNING 1 AS ok`;
+    return r !== undefined;
   }
 
   // ---- the check-run outbox -------------------------------------------------

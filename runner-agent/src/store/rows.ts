@@ -18,8 +18,14 @@ export function toNode(r: Row): NodeRow {
     epoch: Number(r.epoch),
     heartbeatAt: Number(r.heartbeat_at),
     startedAt: Number(r.started_at),
+    stoppedAt: num(r.stopped_at),
     running: Number(r.running ?? 0),
   };
+}
+
+/** A node is live while its agent runs and has heartbeated within the lease. */
+export function nodeIsLive(n: NodeRow, now: number, leaseTtlMs: number): boolean {
+  return n.stoppedAt === null && n.heartbeatAt >= now - leaseTtlMs;
 }
 
 export function toDeployment(r: Row): DeploymentRow {

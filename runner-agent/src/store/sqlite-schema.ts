@@ -102,4 +102,16 @@ CREATE TABLE IF NOT EXISTS check_runs (
 );
 CREATE INDEX IF NOT EXISTS check_runs_pending ON check_runs (touched_at) WHERE version > sent_version;
 `,
+  `
+-- When an agent stopped (set by its stop, cleared when it registers again).
+ALTER TABLE nodes ADD COLUMN stopped_at INTEGER;
+`,
+  `
+-- OIDC token ids (jti) already accepted, until the token expires.
+CREATE TABLE token_ids (
+  jti        TEXT PRIMARY KEY,
+  expires_at INTEGER NOT NULL
+);
+CREATE INDEX token_ids_expiry ON token_ids (expires_at);
+`,
 ];

@@ -185,6 +185,18 @@ export class SqliteStore implements Store {
     });
   }
 
+  /**
+   * A write on the way from a freed slot to the next action (a claim, a
+   * task's first start) commits at once, after the queued writes, instead of
+   * waiting for the event loop's next turn: under load a turn takes
+   * milliseconds. Measured in the throughput benchmark (2,500 tasks, three
+   * runs each way): dispatch latency p50 3.5-4.0 ms instead of 6.0-6.2 ms,
+   * p99 41-51 ms instead of 53-81 ms, for about 0.15 ms more agent CPU per task.
+   */
+  private async writeNow<T>(fn: () => T): Promise<T> {
+    return this.tx(fn);
+  }
+
   private commitQueued(): void {
     const batch = this.queued;
     this.queued = [];
@@ -230,7 +242,8 @@ export class SqliteStore implements Store {
     return this.tx(() => {
       this.run(
         `INSERT INTO nodes (name, task_cap, epoch, heartbeat_at, started_at) VALUES (?, ?, 1, ?, ?)
-         ON CONFLICT (name) DO UPDATE SET epoch = epoch + 1, heartbeat_at = excluded.heartbeat_at, started_at = excluded.started_at`,
+         ON CONFLICT (name) DO UPDATE SET epoch = epoch + 1, heartbeat_at = excluded.heartbeat_at,
+           started_at = excluded.started_at, stopped_at = NULL`,
         name,
         defaultCap,
         now,
@@ -258,6 +271,17 @@ export class SqliteStore implements Store {
         lease.epoch,
       );
       if (n === 0) throw new StaleLeaseError(`heartbeat of node ${lease.node}`);
+    });
+  }
+
+  async leaveNode(lease: Lease): Promise<void> {
+    await this.write(() => {
+      this.run(
+        'UPDATE nodes SET stopped_at = ? WHERE name = ? AND epoch = ?',
+        Date.now(),
+        lease.node,
+        lease.epoch,
+      );
     });
   }
 
@@ -359,14 +383,18 @@ export class SqliteStore implements Store {
     );
   }
 
-  async setDeploymentState(id: string, state: DeploymentState): Promise<void> {
+  async setDeploymentState(id: string, state: DeploymentState): Promise<boolean> {
     const terminal = !['queued', 'running'].includes(state);
-    this.run(
-      'UPDATE deployments SET state = ?, finished_at = CASE WHEN ? THEN ? ELSE NULL END WHERE id = ?',
-      state,
-      terminal ? 1 : 0,
-      Date.now(),
-      id,
+    return (
+      this.run(
+        `UPDATE deployments SET state = ?, finished_at = CASE WHEN ? THEN ? ELSE NULL END
+         WHERE id = ? AND state IN ('queued', 'running') AND state <> ?`,
+        state,
+        terminal ? 1 : 0,
+        Date.now(),
+        id,
+        state,
+      ) > 0
     );
   }
 
@@ -398,7 +426,7 @@ export class SqliteStore implements Store {
 
   async claimTasks(lease: Lease, limit: number): Promise<TaskRow[]> {
     if (limit <= 0) return [];
-    return this.write(() => {
+    return this.writeNow(() => {
       if (!this.get('SELECT 1 AS ok FROM nodes WHERE name = ? AND epoch = ?', lease.node, lease.epoch)) {
         throw new StaleLeaseError(`claim by node ${lease.node}`);
       }
@@ -467,7 +495,8 @@ export class SqliteStore implements Store {
   }
 
   async startAction(start: ActionStart, fence: Lease | null, insert: NewAction[] = []): Promise<void> {
-    await this.write(() => {
+    // The fenced start is a task's first: it is on the dispatch path.
+    await (fence ? this.writeNow.bind(this) : this.write.bind(this))(() => {
       if (fence) {
         const n = this.run(
           `UPDATE tasks SET action_started = 1 WHERE id = ? AND state = 'running' AND node = ? AND epoch = ?
@@ -701,6 +730,19 @@ export class SqliteStore implements Store {
     return this.all(`SELECT * FROM events WHERE task_id = ? AND type = 'log' ORDER BY id`, taskId).map(
       toEvent,
     );
+  }
+
+  async useTokenId(jti: string, expiresAt: number): Promise<boolean> {
+    return this.write(() => {
+      this.run('DELETE FROM token_ids WHERE expires_at < ?', Date.now());
+      return (
+        this.run(
+          'INSERT INTO token_ids (jti, expires_at) VALUES (?, ?) ON CONFLICT DO NOTHING',
+          jti,
+          expiresAt,
+        ) > 0
+      );
+    });
   }
 
   // ---- the check-run outbox ----------------------------------------------

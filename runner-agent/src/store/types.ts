@@ -33,6 +33,8 @@ export interface NodeRow {
   epoch: number;
   heartbeatAt: number;
   startedAt: number;
+  /** Set when the agent stopped; null while it runs (or if it died). */
+  stoppedAt: number | null;
   running: number;
 }
 
@@ -156,10 +158,13 @@ export interface Store {
   /** Registers (or re-registers) a node, bumping its epoch; a persisted task cap wins over `defaultCap`. */
   registerNode(name: string, defaultCap: number): Promise<NodeRow>;
   heartbeat(lease: Lease): Promise<void>;
+  /** The node's agent stopped: it is no longer live, without waiting for its lease to expire. */
+  leaveNode(lease: Lease): Promise<void>;
   setTaskCap(name: string, cap: number): Promise<NodeRow | null>;
   /** Cap 0, remembering the cap to resume to. */
   drainNode(name: string): Promise<NodeRow | null>;
   resumeNode(name: string, defaultCap: number): Promise<NodeRow | null>;
+  /** Every node, by name. */
   listNodes(): Promise<NodeRow[]>;
 
   /** Creates a deployment and its queued tasks; an existing idempotency key returns the first deployment. */
@@ -168,7 +173,12 @@ export interface Store {
   ): Promise<{ deployment: DeploymentRow; tasks: TaskRow[]; created: boolean }>;
   getDeployment(id: string): Promise<DeploymentRow | null>;
   listDeployments(limit: number): Promise<DeploymentRow[]>;
-  setDeploymentState(id: string, state: DeploymentState): Promise<void>;
+  /**
+   * Moves a deployment on: queued to running, or either to a final state.
+   * False when it had moved there or past already: several nodes may find a
+   * deployment started or finished at once, and only one may say so.
+   */
+  setDeploymentState(id: string, state: DeploymentState): Promise<boolean>;
 
   getTask(id: string): Promise<TaskRow | null>;
   tasksOf(deploymentId: string): Promise<TaskRow[]>;
@@ -233,6 +243,13 @@ export interface Store {
   appendEvents(events: NewEvent[]): Promise<void>;
   eventsSince(deploymentId: string, afterId: number, limit: number): Promise<EventRow[]>;
   taskLog(taskId: string): Promise<EventRow[]>;
+
+  /**
+   * Records an accepted OIDC token's id until `expiresAt` (ms since the
+   * epoch); false when it was recorded already, by any node: a replay.
+   * Ids past their expiry are forgotten.
+   */
+  useTokenId(jti: string, expiresAt: number): Promise<boolean>;
 
   // ---- the check-run outbox (design: Check runs) ----
   // One row per deployment that reports to GitHub. `version` counts news;
