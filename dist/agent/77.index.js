@@ -99,11 +99,24 @@ class TargetReleases {
     }
 }
 
+// EXTERNAL MODULE: external "node:crypto"
+var external_node_crypto_ = __webpack_require__(77598);
 ;// CONCATENATED MODULE: ./runner-agent/src/worker/remote.ts
+// The coordinator's side of a remote worker: a Worker whose actions travel
+// over HTTP. execute() and acquire() queue a job; the worker's long poll takes
+// it; log batches and the result come back carrying the registration's epoch,
+// and a result from an older registration is refused (it belongs to a worker
+// life the coordinator already gave up on).
+
 class StaleEpochError extends Error {
 }
 const WORKER_LOST = 'worker lost';
+// Job ids name this coordinator life too: a worker that outlived a restart
+// may still post a result for an earlier life's job, and it must not match a
+// new job that happens to have the same number.
+const life = (0,external_node_crypto_.randomBytes)(4).toString('hex');
 let jobSeq = 0;
+const nextJobId = () => `${life}-${++jobSeq}`;
 class RemoteWorker {
     name;
     pools;
@@ -142,13 +155,13 @@ class RemoteWorker {
         return this.poller !== null;
     }
     async execute(request, signal, onLine) {
-        const r = await this.send({ id: `job${++jobSeq}`, type: 'action', request }, signal, onLine);
+        const r = await this.send({ id: nextJobId(), type: 'action', request }, signal, onLine);
         if ('ok' in r)
             return r;
         return { ok: false, cancelled: false, exitCode: null, message: 'error' in r ? r.error : 'bad result' };
     }
     async acquire(spec, holder, signal, onLine) {
-        const r = await this.send({ id: `job${++jobSeq}`, type: 'acquire', spec, holder }, signal, (_s, l) => onLine(l));
+        const r = await this.send({ id: nextJobId(), type: 'acquire', spec, holder }, signal, (_s, l) => onLine(l));
         if ('acquired' in r)
             return { ...r.acquired, package: spec.name, worker: this.name };
         throw new Error('error' in r ? r.error : r.message);
@@ -156,7 +169,7 @@ class RemoteWorker {
     releasePackages(holder) {
         if (!this.online)
             return;
-        this.queue({ id: `job${++jobSeq}`, type: 'release', holder });
+        this.queue({ id: nextJobId(), type: 'release', holder });
     }
     send(job, signal, onLine) {
         if (!this.online)
@@ -300,7 +313,12 @@ class WorkerRegistry {
     remotes = new Map();
     /** Actions placed on each worker and not finished yet (the cap counts these). */
     busy = new Map();
-    epochs = 0;
+    /**
+     * Starts at the clock, not at 0: registrations live in memory, and a worker
+     * that outlived a coordinator restart still posts results under its old
+     * epoch, which the new life must refuse rather than take as its own.
+     */
+    epochs = Date.now();
     /** Counted like target releases, so a waiter cannot miss a change made while it looked. */
     changed = new TargetReleases();
     sweeper = null;
@@ -2000,8 +2018,6 @@ function workerRoutes(opts) {
     };
 }
 
-// EXTERNAL MODULE: external "node:crypto"
-var external_node_crypto_ = __webpack_require__(77598);
 ;// CONCATENATED MODULE: ./runner-agent/src/api/auth.ts
 // Who may call the API. Static tokens are stored only as their sha256, so a
 // leaked config file leaks no credential; comparison is constant-time. GitHub

@@ -355,6 +355,55 @@ describe('remote workers', () => {
     expect(log).toContain('hello from a raw worker');
   });
 
+  it('never takes a result from before a coordinator restart as the result of a new job', async () => {
+    const co = await coordinator();
+    const w = (path: string, json: unknown) => http(co.url, 'POST', path, { token: WORKER, json });
+    const reg = {
+      name: 'raw',
+      pools: ['p'],
+      targets: [{ name: 'web-1', roles: ['web'], host: 'h', root: '/r' }],
+    };
+    const first = await w('/v1/workers', reg);
+    await submit(co, { plan: plan('1', [{ name: 'slow', run: 'sleep 60', targets: { roles: ['web'] } }]) });
+    const old = await waitFor('the first job', async () => {
+      const p = await w('/v1/workers/raw/poll', { epoch: first.json.epoch });
+      return p.json.jobs[0];
+    });
+    process.kill(-co.pid, 'SIGKILL');
+    await co.exited;
+    // The worker lives on with the old job still running; it registers with the coordinator's new life.
+    const again = await coordinator(co.dir, Number(new URL(co.url).port));
+    const second = await w('/v1/workers', reg);
+    expect(second.status).toBe(201);
+    expect(second.json.epoch).not.toBe(first.json.epoch);
+    const next = await submit(again, {
+      plan: plan('2', [{ name: 'hello', run: 'true', targets: { roles: ['web'] } }]),
+    });
+    const job = await waitFor('a job for the new life', async () => {
+      const p = await w('/v1/workers/raw/poll', { epoch: second.json.epoch });
+      return p.json.jobs[0];
+    });
+    expect(job.id).not.toBe(old.id);
+    // The old job's cancelled result arrives: refused, under its own epoch or under the new one.
+    const cancelled = { ok: false, cancelled: true, exitCode: null, message: 'cancelled' };
+    const stale = await w(`/v1/workers/raw/jobs/${old.id}/result`, {
+      epoch: first.json.epoch,
+      result: cancelled,
+    });
+    expect(stale.json.error.code).toBe('stale_epoch');
+    const unknown = await w(`/v1/workers/raw/jobs/${old.id}/result`, {
+      epoch: second.json.epoch,
+      result: cancelled,
+    });
+    expect(unknown.json.error.code).toBe('unknown_job');
+    const ok = { ok: true, cancelled: false, exitCode: 0, message: 'done' };
+    expect(
+      (await w(`/v1/workers/raw/jobs/${job.id}/result`, { epoch: second.json.epoch, result: ok })).status,
+    ).toBe(200);
+    const d = await finished(again, next.id);
+    expect(d.state).toBe('succeeded');
+  });
+
   it('refuses a worker with a bad token (401) or a token without the worker scope (403), naming the rule', async () => {
     const co = await coordinator();
     const bad = await runCli(['worker', '--coordinator', co.url, '--token', 'nope', '--name', 'w9'], {

@@ -28,7 +28,12 @@ export class WorkerRegistry {
   private readonly remotes = new Map<string, RemoteWorker>();
   /** Actions placed on each worker and not finished yet (the cap counts these). */
   private readonly busy = new Map<string, number>();
-  private epochs = 0;
+  /**
+   * Starts at the clock, not at 0: registrations live in memory, and a worker
+   * that outlived a coordinator restart still posts results under its old
+   * epoch, which the new life must refuse rather than take as its own.
+   */
+  private epochs = Date.now();
   /** Counted like target releases, so a waiter cannot miss a change made while it looked. */
   private readonly changed = new TargetReleases();
   private sweeper: NodeJS.Timeout | null = null;

@@ -3,6 +3,7 @@
 // it; log batches and the result come back carrying the registration's epoch,
 // and a result from an older registration is refused (it belongs to a worker
 // life the coordinator already gave up on).
+import { randomBytes } from 'node:crypto';
 import type { Target } from '../../../src/plan/index.ts';
 import type { PackageSpec } from '../packages/cache.ts';
 import type { Job, JobResult, PollAnswer, Registration } from './protocol.ts';
@@ -21,7 +22,12 @@ export class StaleEpochError extends Error {}
 
 export const WORKER_LOST = 'worker lost';
 
+// Job ids name this coordinator life too: a worker that outlived a restart
+// may still post a result for an earlier life's job, and it must not match a
+// new job that happens to have the same number.
+const life = randomBytes(4).toString('hex');
 let jobSeq = 0;
+const nextJobId = () => `${life}-${++jobSeq}`;
 
 export class RemoteWorker implements Worker {
   readonly name: string;
@@ -63,7 +69,7 @@ export class RemoteWorker implements Worker {
   }
 
   async execute(request: ActionRequest, signal: AbortSignal, onLine: Line): Promise<ActionResult> {
-    const r = await this.send({ id: `job${++jobSeq}`, type: 'action', request }, signal, onLine);
+    const r = await this.send({ id: nextJobId(), type: 'action', request }, signal, onLine);
     if ('ok' in r) return r;
     return { ok: false, cancelled: false, exitCode: null, message: 'error' in r ? r.error : 'bad result' };
   }
@@ -74,7 +80,7 @@ export class RemoteWorker implements Worker {
     signal: AbortSignal,
     onLine: (line: string) => void,
   ): Promise<AcquireReport> {
-    const r = await this.send({ id: `job${++jobSeq}`, type: 'acquire', spec, holder }, signal, (_s, l) =>
+    const r = await this.send({ id: nextJobId(), type: 'acquire', spec, holder }, signal, (_s, l) =>
       onLine(l),
     );
     if ('acquired' in r) return { ...r.acquired, package: spec.name, worker: this.name };
@@ -83,7 +89,7 @@ export class RemoteWorker implements Worker {
 
   releasePackages(holder: string): void {
     if (!this.online) return;
-    this.queue({ id: `job${++jobSeq}`, type: 'release', holder });
+    this.queue({ id: nextJobId(), type: 'release', holder });
   }
 
   private send(job: Job, signal: AbortSignal, onLine: Line): Promise<JobResult> {
