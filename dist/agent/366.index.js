@@ -287,6 +287,13 @@ var types = __webpack_require__(66143);
 
 
 const RUNNING_COUNT = `(SELECT count(*) FROM tasks t WHERE t.node = n.name AND t.state = 'running')::int AS running`;
+/**
+ * A task's writes find it by its primary key. Spelled `state = 'running'`, the
+ * check would let the planner walk a partial index over running tasks instead:
+ * right after a big submission's ANALYZE that index looks empty, and it is
+ * walked whole on every action start and task end.
+ */
+const RUNNING = `(state = 'running') IS TRUE`;
 /** Submissions of at least this many tasks refresh the planner's statistics of the queue. */
 const ANALYZE_AFTER_TASKS = 500;
 /** Opens a store on `url`; tables go to the first schema of the connection's search_path. */
@@ -569,7 +576,7 @@ class PostgresStore {
         const [r] = await this.sql `
       WITH fenced AS (
         UPDATE tasks SET action_started = true
-        WHERE id = ${start.taskId} AND state = 'running' AND node = ${fence.node} AND epoch = ${fence.epoch}
+        WHERE id = ${start.taskId} AND ${this.sql.unsafe(RUNNING)} AND node = ${fence.node} AND epoch = ${fence.epoch}
           AND EXISTS (SELECT 1 FROM nodes WHERE name = ${fence.node} AND epoch = ${fence.epoch})
         RETURNING id
       ), inserted AS (
@@ -596,14 +603,16 @@ class PostgresStore {
         const [r] = await this.sql `
       WITH finished AS (
         UPDATE tasks SET state = ${state}, finished_at = now_ms(), message = ${message}
-        WHERE id = ${taskId} AND state = 'running' AND node = ${lease.node} AND epoch = ${lease.epoch}
+        WHERE id = ${taskId} AND ${this.sql.unsafe(RUNNING)} AND node = ${lease.node} AND epoch = ${lease.epoch}
           AND EXISTS (SELECT 1 FROM nodes WHERE name = ${lease.node} AND epoch = ${lease.epoch})
         RETURNING id
       ), ended AS (
         UPDATE actions a SET state = u.state, finished_at = u.finished_at, exit_code = u.exit_code, message = u.message
         FROM unnest(${col('id')}::text[], ${col('state')}::text[], ${col('finishedAt')}::bigint[],
           ${col('exitCode')}::int[], ${col('message')}::text[]) AS u (id, state, finished_at, exit_code, message)
-        WHERE a.id = u.id AND EXISTS (SELECT 1 FROM finished)
+        -- By the task's own actions: a join over a few ids is planned as a
+        -- scan of every action while the statistics still count few.
+        WHERE a.task_id = ${taskId} AND a.id = u.id AND EXISTS (SELECT 1 FROM finished)
       ), released AS (
         DELETE FROM target_locks WHERE task_id IN (SELECT id FROM finished)
       )
