@@ -244,4 +244,10 @@ CREATE TABLE token_ids (
 );
 CREATE INDEX token_ids_expiry ON token_ids (expires_at);
 `,
+  `
+-- The claim's statements are planned once per connection, not on every call:
+-- a custom plan per call cost a sixth of PostgreSQL's CPU under a busy queue,
+-- and the queue's partial indexes serve generic plans as well.
+ALTER FUNCTION claim_tasks(text, bigint, integer) SET plan_cache_mode = force_generic_plan;
+`,
 ];
