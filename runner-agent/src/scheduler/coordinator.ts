@@ -29,9 +29,9 @@ import {
 import { WorkerRegistry } from '../worker/registry.ts';
 import type { Worker } from '../worker/types.ts';
 import { EventLog } from './event-log.ts';
-import { TargetReleases } from './target-releases.ts';
 import { type TaskOutcome, TaskRunner } from './task-runner.ts';
 import { STARTING, waitingReasons } from './waiting.ts';
+import { Wakeups } from './wakeups.ts';
 
 export class ApiError extends Error {
   readonly status: number;
@@ -83,7 +83,7 @@ export class Coordinator {
   private ticking = false;
   private stopWake: (() => void) | null = null;
   private waitingTimer: NodeJS.Timeout | null = null;
-  private readonly targetReleases = new TargetReleases();
+  private readonly targetReleases = new Wakeups();
   private readonly heldTargets = new Set<string>();
 
   constructor(opts: CoordinatorOptions) {

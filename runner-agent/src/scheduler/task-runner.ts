@@ -27,7 +27,7 @@ import type { WorkerRegistry } from '../worker/registry.ts';
 import type { AcquireReport, ActionResult, Worker } from '../worker/types.ts';
 import type { EventLog } from './event-log.ts';
 import { type Mask, makeMask } from './mask.ts';
-import type { TargetReleases } from './target-releases.ts';
+import type { Wakeups } from './wakeups.ts';
 
 export interface TaskRunnerDeps {
   store: Store;
@@ -37,7 +37,7 @@ export interface TaskRunnerDeps {
   lease: Lease;
   retryBackoffMs: number;
   /** Target locks released on this node: wake-ups for actions waiting on a mutex. */
-  targetReleases: TargetReleases;
+  targetReleases: Wakeups;
   /** Targets held by this node's tasks right now (a hint for choosing actions; the store holds the mutex). */
   heldTargets: Set<string>;
   /** Hook for measurements: called when an action's process is about to start. */
@@ -173,8 +173,10 @@ export class TaskRunner {
   /** Called once the task's end is written (or its lease lost): its last target locks are free. */
   endWritten(): void {
     if (this.releasedWithTask.length === 0) return;
-    for (const t of this.releasedWithTask) this.deps.heldTargets.delete(t);
-    this.deps.targetReleases.notify();
+    for (const t of this.releasedWithTask) {
+      this.deps.heldTargets.delete(t);
+      this.deps.targetReleases.notify(t);
+    }
   }
 
   /**
@@ -485,7 +487,7 @@ export class TaskRunner {
       if (mutex && !withTask) {
         this.deps.heldTargets.delete(target.name);
         await Promise.all([finished, store.unlockTarget(target.name, a.row.id)]);
-        this.deps.targetReleases.notify();
+        this.deps.targetReleases.notify(target.name);
       }
     }
   }
@@ -570,7 +572,7 @@ export class TaskRunner {
   private async lockTarget(target: Target, a: RunningAction): Promise<boolean> {
     let said: string | null = null;
     while (!this.abort.signal.aborted) {
-      const seen = this.deps.targetReleases.seen;
+      const seen = this.deps.targetReleases.seen(target.name);
       const lock = await this.deps.store.lockTarget(target.name, this.task.id, a.row.id);
       if (lock.ok) {
         this.deps.heldTargets.add(target.name);
@@ -582,7 +584,7 @@ export class TaskRunner {
         said = reason;
         await this.setWaiting(a, reason);
       }
-      await this.deps.targetReleases.after(seen, 1000, this.abort.signal);
+      await this.deps.targetReleases.after(seen, 1000, this.abort.signal, target.name);
     }
     return false;
   }

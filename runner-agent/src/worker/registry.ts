@@ -5,7 +5,7 @@
 // against each worker's cap, and declares silent remote workers lost.
 import type { WorkerView } from '../../../src/client/types.ts';
 import type { Target } from '../../../src/plan/index.ts';
-import { TargetReleases } from '../scheduler/target-releases.ts';
+import { Wakeups } from '../scheduler/wakeups.ts';
 import type { Registration } from './protocol.ts';
 import { RemoteWorker } from './remote.ts';
 import type { Worker } from './types.ts';
@@ -34,8 +34,8 @@ export class WorkerRegistry {
    * epoch, which the new life must refuse rather than take as its own.
    */
   private epochs = Date.now();
-  /** Counted like target releases, so a waiter cannot miss a change made while it looked. */
-  private readonly changed = new TargetReleases();
+  /** Counted, so a waiter cannot miss a change made while it looked. */
+  private readonly changed = new Wakeups();
   private sweeper: NodeJS.Timeout | null = null;
 
   constructor(opts: { local: Worker; localMaxActions?: number; leaseTtlMs: number }) {
@@ -168,7 +168,7 @@ export class WorkerRegistry {
 
   /** Changes so far; pass it to `changes` once place() answered with a reason to wait. */
   get seen(): number {
-    return this.changed.seen;
+    return this.changed.seen();
   }
 
   /** Resolves after a change since `seen` (a worker came, went or finished an action), or after `ms`. */

@@ -1,8 +1,8 @@
-export const id = 77;
-export const ids = [77];
+export const id = 475;
+export const ids = [475];
 export const modules = {
 
-/***/ 80077:
+/***/ 96475:
 /***/ ((__unused_webpack_module, __webpack_exports__, __webpack_require__) => {
 
 
@@ -62,38 +62,40 @@ var src_plan = __webpack_require__(91816);
 var rows = __webpack_require__(45821);
 // EXTERNAL MODULE: ./runner-agent/src/store/types.ts
 var types = __webpack_require__(66143);
-;// CONCATENATED MODULE: ./runner-agent/src/scheduler/target-releases.ts
-// Wake-ups for actions waiting on a target's mutex. Releases are counted, so a
-// waiter notes the count before it tries the lock and cannot miss a release
-// that happens while its attempt is in flight (the store commits in groups).
+;// CONCATENATED MODULE: ./runner-agent/src/scheduler/wakeups.ts
+// Wake-ups for what waits on a change: an action on a target's mutex (keyed
+// by the target, so a release wakes only that target's waiters, not every
+// waiting action), a placement on the workers. Changes are counted, so a
+// waiter notes the count before it tries and cannot miss a change that
+// happens while its attempt is in flight (the store commits in groups).
 
-class TargetReleases {
-    count = 0;
+class Wakeups {
+    counts = new Map();
     emitter = new external_node_events_.EventEmitter().setMaxListeners(0);
-    /** Releases so far; pass it to `after` once the lock attempt failed. */
-    get seen() {
-        return this.count;
+    /** Changes of `key` so far; pass it to `after` once the attempt failed. */
+    seen(key = '') {
+        return this.counts.get(key) ?? 0;
     }
-    notify() {
-        this.count++;
-        this.emitter.emit('released');
+    notify(key = '') {
+        this.counts.set(key, this.seen(key) + 1);
+        this.emitter.emit(key);
     }
     /**
-     * Resolves once there was a release after `seen`, after `pollMs` (another
-     * node's release is not announced here) or when `signal` aborts.
+     * Resolves once `key` changed after `seen`, after `pollMs` (another node's
+     * change is not announced here) or when `signal` aborts.
      */
-    after(seen, pollMs, signal) {
-        if (this.count > seen || signal.aborted)
+    after(seen, pollMs, signal, key = '') {
+        if (this.seen(key) > seen || signal.aborted)
             return Promise.resolve();
         return new Promise((resolve) => {
             const done = () => {
                 clearTimeout(timer);
-                this.emitter.off('released', done);
+                this.emitter.off(key, done);
                 signal.removeEventListener('abort', done);
                 resolve();
             };
             const timer = setTimeout(done, pollMs);
-            this.emitter.on('released', done);
+            this.emitter.on(key, done);
             signal.addEventListener('abort', done, { once: true });
         });
     }
@@ -319,8 +321,8 @@ class WorkerRegistry {
      * epoch, which the new life must refuse rather than take as its own.
      */
     epochs = Date.now();
-    /** Counted like target releases, so a waiter cannot miss a change made while it looked. */
-    changed = new TargetReleases();
+    /** Counted, so a waiter cannot miss a change made while it looked. */
+    changed = new Wakeups();
     sweeper = null;
     constructor(opts) {
         this.local = opts.local;
@@ -451,7 +453,7 @@ class WorkerRegistry {
     }
     /** Changes so far; pass it to `changes` once place() answered with a reason to wait. */
     get seen() {
-        return this.changed.seen;
+        return this.changed.seen();
     }
     /** Resolves after a change since `seen` (a worker came, went or finished an action), or after `ms`. */
     changes(seen, ms, signal) {
@@ -683,9 +685,10 @@ class TaskRunner {
     endWritten() {
         if (this.releasedWithTask.length === 0)
             return;
-        for (const t of this.releasedWithTask)
+        for (const t of this.releasedWithTask) {
             this.deps.heldTargets.delete(t);
-        this.deps.targetReleases.notify();
+            this.deps.targetReleases.notify(t);
+        }
     }
     /**
      * Runs a write about the task's actions once their rows are in the store.
@@ -982,7 +985,7 @@ class TaskRunner {
             if (mutex && !withTask) {
                 this.deps.heldTargets.delete(target.name);
                 await Promise.all([finished, store.unlockTarget(target.name, a.row.id)]);
-                this.deps.targetReleases.notify();
+                this.deps.targetReleases.notify(target.name);
             }
         }
     }
@@ -1054,7 +1057,7 @@ class TaskRunner {
     async lockTarget(target, a) {
         let said = null;
         while (!this.abort.signal.aborted) {
-            const seen = this.deps.targetReleases.seen;
+            const seen = this.deps.targetReleases.seen(target.name);
             const lock = await this.deps.store.lockTarget(target.name, this.task.id, a.row.id);
             if (lock.ok) {
                 this.deps.heldTargets.add(target.name);
@@ -1067,7 +1070,7 @@ class TaskRunner {
                 said = reason;
                 await this.setWaiting(a, reason);
             }
-            await this.deps.targetReleases.after(seen, 1000, this.abort.signal);
+            await this.deps.targetReleases.after(seen, 1000, this.abort.signal, target.name);
         }
         return false;
     }
@@ -1346,7 +1349,7 @@ class Coordinator {
     ticking = false;
     stopWake = null;
     waitingTimer = null;
-    targetReleases = new TargetReleases();
+    targetReleases = new Wakeups();
     heldTargets = new Set();
     constructor(opts) {
         this.opts = opts;
