@@ -64,6 +64,31 @@ export async function benchAgent(opts: {
 }
 
 /**
+ * Runs `measure` `rounds` times between runs of `baseline` (both in seconds)
+ * and compares each round with the mean of the baseline runs on either side
+ * of it: this machine's speed drifts by more than a goal's margin within a
+ * minute. Resolves with every round, and the median one.
+ */
+export async function pairedRounds<R extends { seconds: number }>(
+  rounds: number,
+  baseline: () => number,
+  measure: () => Promise<R>,
+): Promise<{ rounds: (R & { baselineSeconds: number })[]; median: R & { baselineSeconds: number } }> {
+  const baselines = [baseline()];
+  const done: (R & { baselineSeconds: number })[] = [];
+  for (let i = 0; i < rounds; i++) {
+    const r = await measure();
+    baselines.push(baseline());
+    done.push({ ...r, baselineSeconds: (baselines[i]! + baselines[i + 1]!) / 2 });
+  }
+  const ratio = (r: R & { baselineSeconds: number }) => r.seconds / r.baselineSeconds;
+  const median = done.slice().sort((a, b) => ratio(a) - ratio(b))[Math.floor(rounds / 2)]!;
+  return { rounds: done, median };
+}
+
+export const BENCH_ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+
+/**
  * Seconds that bench/raw-lanes.ts takes to run `tasks` tasks on `lanes` lanes,
  * each task a chain of `stages` (parallel copies of `script` per stage).
  */
