@@ -1,7 +1,8 @@
 // Worker steps run in scratch directories: a real executor process running
 // real bash. Each action gets an empty directory of its own under the work
 // dir; one its script left empty serves a later action, one it left files in
-// is removed; none remains once the executor is done.
+// is removed; none remains once the executor is done. Target actions run in
+// their target directory, made when missing, even when removed since the last.
 import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -68,5 +69,26 @@ describe('scratch directories', () => {
     expect(readdirSync(workDir)).toHaveLength(6);
     executor.close();
     await waitFor('the spare directories to be removed', () => readdirSync(workDir).length === 0);
+  });
+});
+
+describe('target working directories', () => {
+  it('makes a missing one, and makes it again when it was removed between two actions', async () => {
+    const { workDir, executor } = setup();
+    const cwd = join(workDir, 'targets', 'web-1', 'acme', 'shop');
+    const run = async (id: string) => {
+      const lines: string[] = [];
+      const r = await executor.run(
+        id,
+        { script: 'pwd', cwd, scratch: false, env: {}, timeoutMs: 10_000, killGraceMs: 1000 },
+        new AbortController().signal,
+        (_stream, line) => lines.push(line),
+      );
+      return { ...r, lines };
+    };
+    expect(await run('act_1')).toMatchObject({ reason: 'exited', exitCode: 0, lines: [cwd] });
+    rmSync(join(workDir, 'targets'), { recursive: true });
+    expect(await run('act_2')).toMatchObject({ reason: 'exited', exitCode: 0, lines: [cwd] });
+    expect(existsSync(cwd)).toBe(true);
   });
 });
