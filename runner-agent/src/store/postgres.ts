@@ -49,9 +49,10 @@ const RUNNING_COUNT = `(SELECT count(*) FROM tasks t WHERE t.node = n.name AND t
 
 /**
  * A task's writes find it by its primary key. Spelled `state = 'running'`, the
- * check would let the planner walk a partial index over running tasks instead:
- * right after a big submission's ANALYZE that index looks empty, and it is
- * walked whole on every action start and task end.
+ * check would let the planner walk a partial index over running tasks instead
+ * (right after a big submission's ANALYZE that index looks empty), whole, on
+ * every action start and task end. Spelled with IS TRUE it means the same but
+ * matches no index's predicate, so the primary key is the only way in.
  */
 const RUNNING = `(state = 'running') IS TRUE`;
 
