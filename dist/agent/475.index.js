@@ -3281,14 +3281,17 @@ class SqliteStore {
     }
     /**
      * A write on the way from a freed slot to the next action (a claim, a
-     * task's first start) commits at once, after the queued writes, instead of
+     * task's first start) commits at once, with the queued writes, instead of
      * waiting for the event loop's next turn: under load a turn takes
      * milliseconds. Measured in the throughput benchmark (2,500 tasks, three
      * runs each way): dispatch latency p50 3.5-4.0 ms instead of 6.0-6.2 ms,
      * p99 41-51 ms instead of 53-81 ms, for about 0.15 ms more agent CPU per task.
      */
-    async writeNow(fn) {
-        return this.tx(fn);
+    writeNow(fn) {
+        // In the queued writes' transaction, last: one commit, not two.
+        const written = this.write(fn);
+        this.commitQueued();
+        return written;
     }
     commitQueued() {
         const batch = this.queued;
@@ -3451,34 +3454,30 @@ class SqliteStore {
             // Queued tasks whose tag is free, in claim order, a page at a time. The
             // first task seen for a tag is that tag's head; later ones wait behind it.
             while (claimed.length < limit) {
-                const page = this.all(`SELECT t.*, d.max_running FROM tasks t
+                // The page carries only what choosing needs: most of its rows are not
+                // taken, and a row of every column costs as much to read again.
+                const page = this.all(`SELECT t.id, t.concurrency_tag, t.priority, t.seq, t.deployment_id, d.max_running FROM tasks t
            JOIN deployments d ON d.id = t.deployment_id
            WHERE t.state = 'queued' AND (t.priority < ? OR (t.priority = ? AND t.seq > ?))
              AND NOT EXISTS (SELECT 1 FROM tasks r WHERE r.state = 'running' AND r.concurrency_tag = t.concurrency_tag)
            ORDER BY ${rows/* claimOrder */.Ln} LIMIT ?`, after.priority, after.priority, after.seq, pageSize);
                 for (const r of page) {
-                    const task = (0,rows/* toTask */.FM)(r);
-                    if (seenTags.has(task.concurrencyTag))
+                    const tag = String(r.concurrency_tag);
+                    if (seenTags.has(tag))
                         continue;
-                    seenTags.add(task.concurrencyTag);
+                    seenTags.add(tag);
                     const max = Number(r.max_running ?? 0);
                     if (max > 0) {
-                        const running = runningPerDeployment.get(task.deploymentId) ??
-                            Number(this.get(`SELECT COUNT(*) AS n FROM tasks WHERE deployment_id = ? AND state = 'running'`, task.deploymentId).n);
+                        const deploymentId = String(r.deployment_id);
+                        const running = runningPerDeployment.get(deploymentId) ??
+                            Number(this.get(`SELECT COUNT(*) AS n FROM tasks WHERE deployment_id = ? AND state = 'running'`, deploymentId).n);
                         if (running >= max)
                             continue;
-                        runningPerDeployment.set(task.deploymentId, running + 1);
+                        runningPerDeployment.set(deploymentId, running + 1);
                     }
-                    const now = Date.now();
-                    this.run(`UPDATE tasks SET state = 'running', node = ?, epoch = ?, started_at = ?, message = NULL WHERE id = ?`, lease.node, lease.epoch, now, task.id);
-                    claimed.push({
-                        ...task,
-                        state: 'running',
-                        node: lease.node,
-                        epoch: lease.epoch,
-                        startedAt: now,
-                        message: null,
-                    });
+                    const row = this.get(`UPDATE tasks SET state = 'running', node = ?, epoch = ?, started_at = ?, message = NULL
+             WHERE id = ? RETURNING *`, lease.node, lease.epoch, Date.now(), r.id);
+                    claimed.push((0,rows/* toTask */.FM)(row));
                     if (claimed.length >= limit)
                         break;
                 }

@@ -187,14 +187,17 @@ export class SqliteStore implements Store {
 
   /**
    * A write on the way from a freed slot to the next action (a claim, a
-   * task's first start) commits at once, after the queued writes, instead of
+   * task's first start) commits at once, with the queued writes, instead of
    * waiting for the event loop's next turn: under load a turn takes
    * milliseconds. Measured in the throughput benchmark (2,500 tasks, three
    * runs each way): dispatch latency p50 3.5-4.0 ms instead of 6.0-6.2 ms,
    * p99 41-51 ms instead of 53-81 ms, for about 0.15 ms more agent CPU per task.
    */
-  private async writeNow<T>(fn: () => T): Promise<T> {
-    return this.tx(fn);
+  private writeNow<T>(fn: () => T): Promise<T> {
+    // In the queued writes' transaction, last: one commit, not two.
+    const written = this.write(fn);
+    this.commitQueued();
+    return written;
   }
 
   private commitQueued(): void {
@@ -439,8 +442,10 @@ export class SqliteStore implements Store {
       // Queued tasks whose tag is free, in claim order, a page at a time. The
       // first task seen for a tag is that tag's head; later ones wait behind it.
       while (claimed.length < limit) {
+        // The page carries only what choosing needs: most of its rows are not
+        // taken, and a row of every column costs as much to read again.
         const page = this.all(
-          `SELECT t.*, d.max_running FROM tasks t
+          `SELECT t.id, t.concurrency_tag, t.priority, t.seq, t.deployment_id, d.max_running FROM tasks t
            JOIN deployments d ON d.id = t.deployment_id
            WHERE t.state = 'queued' AND (t.priority < ? OR (t.priority = ? AND t.seq > ?))
              AND NOT EXISTS (SELECT 1 FROM tasks r WHERE r.state = 'running' AND r.concurrency_tag = t.concurrency_tag)
@@ -451,38 +456,32 @@ export class SqliteStore implements Store {
           pageSize,
         );
         for (const r of page) {
-          const task = toTask(r);
-          if (seenTags.has(task.concurrencyTag)) continue;
-          seenTags.add(task.concurrencyTag);
+          const tag = String(r.concurrency_tag);
+          if (seenTags.has(tag)) continue;
+          seenTags.add(tag);
           const max = Number(r.max_running ?? 0);
           if (max > 0) {
+            const deploymentId = String(r.deployment_id);
             const running =
-              runningPerDeployment.get(task.deploymentId) ??
+              runningPerDeployment.get(deploymentId) ??
               Number(
                 this.get(
                   `SELECT COUNT(*) AS n FROM tasks WHERE deployment_id = ? AND state = 'running'`,
-                  task.deploymentId,
+                  deploymentId,
                 )!.n,
               );
             if (running >= max) continue;
-            runningPerDeployment.set(task.deploymentId, running + 1);
+            runningPerDeployment.set(deploymentId, running + 1);
           }
-          const now = Date.now();
-          this.run(
-            `UPDATE tasks SET state = 'running', node = ?, epoch = ?, started_at = ?, message = NULL WHERE id = ?`,
+          const row = this.get(
+            `UPDATE tasks SET state = 'running', node = ?, epoch = ?, started_at = ?, message = NULL
+             WHERE id = ? RETURNING *`,
             lease.node,
             lease.epoch,
-            now,
-            task.id,
-          );
-          claimed.push({
-            ...task,
-            state: 'running',
-            node: lease.node,
-            epoch: lease.epoch,
-            startedAt: now,
-            message: null,
-          });
+            Date.now(),
+            r.id as string,
+          )!;
+          claimed.push(toTask(row));
           if (claimed.length >= limit) break;
         }
         const last = page.at(-1);
