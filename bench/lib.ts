@@ -86,6 +86,11 @@ export async function pairedRounds<R extends { seconds: number }>(
   return { rounds: done, median };
 }
 
+/** The rounds' deployment states in one: `succeeded` when every round's was. */
+export function roundsState(rounds: { state: string }[]): string {
+  return rounds.every((r) => r.state === 'succeeded') ? 'succeeded' : rounds.map((r) => r.state).join(',');
+}
+
 export const BENCH_ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 
 /**

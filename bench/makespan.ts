@@ -7,7 +7,15 @@
 // two cores, starting 2,000 bash processes is itself a limit the computed
 // bound does not know. The figure is the median of BENCH_ROUNDS (default 3)
 // rounds, each against the ideal runs on either side of it.
-import { BENCH_ROUNDS, type BenchTarget, benchAgent, fmt, pairedRounds, rawLanes } from './lib.ts';
+import {
+  BENCH_ROUNDS,
+  type BenchTarget,
+  benchAgent,
+  fmt,
+  pairedRounds,
+  rawLanes,
+  roundsState,
+} from './lib.ts';
 
 const TENANTS = 400;
 const GROUPS = 25; // 25 groups of 4 targets; tenant i deploys to group i % 25
@@ -55,7 +63,8 @@ export async function makespanBench() {
   });
   const ratio = median.seconds / median.baselineSeconds;
   const ideal = median.baselineSeconds;
-  const spread = rounds.map((r) => fmt(r.seconds / r.baselineSeconds, 3)).join(', ');
+  const ratios = rounds.map((r) => r.seconds / r.baselineSeconds);
+  const spread = ratios.map((r) => fmt(r, 3)).join(', ');
   return {
     name: 'makespan: 400 tenants x 2 steps, cap 50, sleep 0.1',
     actionSeconds: d,
@@ -63,10 +72,10 @@ export async function makespanBench() {
     idealScheduleSeconds: ideal,
     makespanSeconds: median.seconds,
     ratio,
-    roundRatios: rounds.map((r) => r.seconds / r.baselineSeconds),
+    roundRatios: ratios,
     ratioToComputedBound: median.seconds / lowerBound,
     goal: '<= 1.05',
-    state: rounds.every((r) => r.state === 'succeeded') ? 'succeeded' : rounds.map((r) => r.state).join(','),
+    state: roundsState(rounds),
     line:
       `makespan ${fmt(median.seconds)} s vs ideal schedule run here ${fmt(ideal)} s: ratio ${fmt(ratio, 3)} ` +
       `(median of ${rounds.length} rounds: ${spread}; goal <= 1.05); ` +

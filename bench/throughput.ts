@@ -2,7 +2,7 @@
 // against spawning `bash -c true` 50 at a time in the same run (the median of
 // BENCH_ROUNDS rounds, each against the raw runs on either side of it), and the
 // dispatch latency from a freed slot to the next task's first action (over all rounds).
-import { BENCH_ROUNDS, benchAgent, fmt, pairedRounds, percentile, rawLanes } from './lib.ts';
+import { BENCH_ROUNDS, benchAgent, fmt, pairedRounds, percentile, rawLanes, roundsState } from './lib.ts';
 
 const TASKS = Number(process.env.BENCH_TASKS ?? 5000);
 const CAP = 50;
@@ -39,7 +39,8 @@ export async function throughputBench() {
   });
   const rawRate = TASKS / median.baselineSeconds;
   const rate = TASKS / median.seconds;
-  const spread = rounds.map((r) => fmt(r.baselineSeconds / r.seconds, 3)).join(', ');
+  const ratios = rounds.map((r) => r.baselineSeconds / r.seconds);
+  const spread = ratios.map((r) => fmt(r, 3)).join(', ');
   const p50 = percentile(latencies, 50);
   const p99 = percentile(latencies, 99);
   return {
@@ -47,12 +48,12 @@ export async function throughputBench() {
     rawTasksPerSecond: rawRate,
     tasksPerSecond: rate,
     ratio: rate / rawRate,
-    roundRatios: rounds.map((r) => r.baselineSeconds / r.seconds),
+    roundRatios: ratios,
     goal: '>= 0.8',
     dispatchP50Ms: p50,
     dispatchP99Ms: p99,
     dispatchSamples: latencies.length,
-    state: rounds.every((r) => r.state === 'succeeded') ? 'succeeded' : rounds.map((r) => r.state).join(','),
+    state: roundsState(rounds),
     line:
       `throughput ${fmt(rate, 0)} tasks/s vs raw spawn ${fmt(rawRate, 0)}/s: ratio ${fmt(rate / rawRate, 3)} ` +
       `(median of ${rounds.length} rounds: ${spread}; goal >= 0.8); ` +

@@ -1756,14 +1756,15 @@ class Coordinator {
             this.opts.log.error({ err }, 'could not compute why tasks wait');
         }
     }
-    async liveNodes() {
-        const now = await this.store.now();
-        return (await this.store.listNodes()).filter((n) => (0,rows/* nodeIsLive */.Z7)(n, now, this.opts.leaseTtlMs));
+    /** Nodes whose agent runs and whose lease holds at `now` (the store's clock when not given). */
+    async liveNodes(now) {
+        const at = now ?? (await this.store.now());
+        return (await this.store.listNodes()).filter((n) => (0,rows/* nodeIsLive */.Z7)(n, at, this.opts.leaseTtlMs));
     }
     /** Why each queued task waits, by task id. */
     async waitingOn() {
-        const [nodes, now] = await Promise.all([this.liveNodes(), this.store.now()]);
-        return (await this.computeWaiting({ nodes, now })).reasons;
+        const now = await this.store.now();
+        return (await this.computeWaiting({ nodes: await this.liveNodes(now), now })).reasons;
     }
     /** Why the first `limit` queued tasks (all without it) wait; `now` adds how long tags have been held. */
     async computeWaiting(opts) {
@@ -3492,7 +3493,8 @@ class SqliteStore {
     }
     async startAction(start, fence, insert = []) {
         // The fenced start is a task's first: it is on the dispatch path.
-        await (fence ? this.writeNow.bind(this) : this.write.bind(this))(() => {
+        const commit = (fn) => (fence ? this.writeNow(fn) : this.write(fn));
+        await commit(() => {
             if (fence) {
                 const n = this.run(`UPDATE tasks SET action_started = 1 WHERE id = ? AND state = 'running' AND node = ? AND epoch = ?
            AND EXISTS (SELECT 1 FROM nodes WHERE name = ? AND epoch = ?)`, start.taskId, fence.node, fence.epoch, 

@@ -518,15 +518,16 @@ export class Coordinator {
     }
   }
 
-  async liveNodes(): Promise<NodeRow[]> {
-    const now = await this.store.now();
-    return (await this.store.listNodes()).filter((n) => nodeIsLive(n, now, this.opts.leaseTtlMs));
+  /** Nodes whose agent runs and whose lease holds at `now` (the store's clock when not given). */
+  async liveNodes(now?: number): Promise<NodeRow[]> {
+    const at = now ?? (await this.store.now());
+    return (await this.store.listNodes()).filter((n) => nodeIsLive(n, at, this.opts.leaseTtlMs));
   }
 
   /** Why each queued task waits, by task id. */
   async waitingOn(): Promise<Map<string, string>> {
-    const [nodes, now] = await Promise.all([this.liveNodes(), this.store.now()]);
-    return (await this.computeWaiting({ nodes, now })).reasons;
+    const now = await this.store.now();
+    return (await this.computeWaiting({ nodes: await this.liveNodes(now), now })).reasons;
   }
 
   /** Why the first `limit` queued tasks (all without it) wait; `now` adds how long tags have been held. */

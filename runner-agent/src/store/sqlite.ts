@@ -495,7 +495,8 @@ export class SqliteStore implements Store {
 
   async startAction(start: ActionStart, fence: Lease | null, insert: NewAction[] = []): Promise<void> {
     // The fenced start is a task's first: it is on the dispatch path.
-    await (fence ? this.writeNow.bind(this) : this.write.bind(this))(() => {
+    const commit = <T>(fn: () => T) => (fence ? this.writeNow(fn) : this.write(fn));
+    await commit(() => {
       if (fence) {
         const n = this.run(
           `UPDATE tasks SET action_started = 1 WHERE id = ? AND state = 'running' AND node = ? AND epoch = ?
