@@ -134,7 +134,8 @@ export async function clusterBench() {
     // starting a process is dear, graphile-worker's own queue work weighs
     // little against it, and the ratio to graphile-worker says less than this.
     const rawTasks = Math.min(TASKS, 3000);
-    const rawRate = rawTasks / rawLanes({ script: 'true', tasks: rawTasks, lanes: NODES * CAP, stages: [1] });
+    const rawRate =
+      rawTasks / (await rawLanes({ script: 'true', tasks: rawTasks, lanes: NODES * CAP, stages: [1] }));
     return {
       name: `cluster: ${TASKS} tasks of \`true\` in ${TAGS} tags on ${NODES} nodes of cap ${CAP}; failover`,
       tasksPerSecond: rate,

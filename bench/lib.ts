@@ -1,11 +1,13 @@
 // Shared pieces of the benchmarks: an in-process agent on a temp data dir,
 // raw process spawning as the baseline, and small statistics.
-import { execFileSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createInterface } from 'node:readline';
 import { startAgent } from '../runner-agent/src/agent.ts';
 import { resolveAgentSettings } from '../runner-agent/src/config/settings.ts';
+import { EXECUTOR_V8_FLAGS } from '../runner-agent/src/worker/executor.ts';
 
 export interface BenchTarget {
   name: string;
@@ -31,31 +33,47 @@ export async function benchAgent(opts: {
     }),
   );
   const agent = await startAgent(await resolveAgentSettings({ config }));
+  /** Submits a plan of `tasks` tasks and resolves with the seconds until its deployment finished. */
+  async function run(plan: unknown, tasks: number): Promise<{ seconds: number; state: string }> {
+    const co = agent.coordinator;
+    let finished = 0;
+    const countFinished = () => finished++;
+    co.signals.on('taskFinished', countFinished);
+    const t0 = performance.now();
+    const { deployment } = await co.submit({ plan }, agent.url);
+    // Only look the deployment up once every task has ended: a lookup per
+    // event would load the agent with the benchmark's own work.
+    const state = await new Promise<string>((resolve) => {
+      const off = co.events.subscribe(deployment.id, async () => {
+        if (finished < tasks) return;
+        const d = await co.store.getDeployment(deployment.id);
+        if (d && !['queued', 'running'].includes(d.state)) {
+          off();
+          resolve(d.state);
+        }
+      });
+    });
+    co.signals.off('taskFinished', countFinished);
+    return { seconds: (performance.now() - t0) / 1000, state };
+  }
+  // The baseline is timed inside its process, after the process started; so
+  // the agent is measured as one in service is, its executors started (one
+  // per core, hence actions side by side) by an earlier deployment.
+  const cores = availableParallelism();
+  await run(
+    {
+      version: 1,
+      project: 'warm-up',
+      environment: 'perf',
+      release: 'r0',
+      tenants: Array.from({ length: cores }, (_, i) => `w${i}`),
+      steps: [{ name: 'warm-up', on: 'worker', run: 'sleep 0.05' }],
+    },
+    cores,
+  );
   return {
     agent,
-    /** Submits a plan of `tasks` tasks and resolves with the seconds until its deployment finished. */
-    async run(plan: unknown, tasks: number): Promise<{ seconds: number; state: string }> {
-      const co = agent.coordinator;
-      let finished = 0;
-      const countFinished = () => finished++;
-      co.signals.on('taskFinished', countFinished);
-      const t0 = performance.now();
-      const { deployment } = await co.submit({ plan }, agent.url);
-      // Only look the deployment up once every task has ended: a lookup per
-      // event would load the agent with the benchmark's own work.
-      const state = await new Promise<string>((resolve) => {
-        const off = co.events.subscribe(deployment.id, async () => {
-          if (finished < tasks) return;
-          const d = await co.store.getDeployment(deployment.id);
-          if (d && !['queued', 'running'].includes(d.state)) {
-            off();
-            resolve(d.state);
-          }
-        });
-      });
-      co.signals.off('taskFinished', countFinished);
-      return { seconds: (performance.now() - t0) / 1000, state };
-    },
+    run,
     async close() {
       await agent.stop();
       rmSync(dir, { recursive: true, force: true });
@@ -71,14 +89,14 @@ export async function benchAgent(opts: {
  */
 export async function pairedRounds<R extends { seconds: number }>(
   rounds: number,
-  baseline: () => number,
+  baseline: () => Promise<number>,
   measure: () => Promise<R>,
 ): Promise<{ rounds: (R & { baselineSeconds: number })[]; median: R & { baselineSeconds: number } }> {
-  const baselines = [baseline()];
+  const baselines = [await baseline()];
   const done: (R & { baselineSeconds: number })[] = [];
   for (let i = 0; i < rounds; i++) {
     const r = await measure();
-    baselines.push(baseline());
+    baselines.push(await baseline());
     done.push({ ...r, baselineSeconds: (baselines[i]! + baselines[i + 1]!) / 2 });
   }
   const ratio = (r: R & { baselineSeconds: number }) => r.seconds / r.baselineSeconds;
@@ -95,17 +113,43 @@ export const BENCH_ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 
 /**
  * Seconds that bench/raw-lanes.ts takes to run `tasks` tasks on `lanes` lanes,
- * each task a chain of `stages` (parallel copies of `script` per stage).
+ * each task a chain of `stages` (parallel copies of `script` per stage); the
+ * lanes and tasks are shared out over one process per core, as the agent's
+ * actions are over its executors, and the slowest process's time counts.
  */
-export function rawLanes(job: { script: string; tasks: number; lanes: number; stages: number[] }): number {
-  const out = execFileSync(
-    process.execPath,
-    [join(import.meta.dirname, 'raw-lanes.ts'), JSON.stringify(job)],
-    {
-      encoding: 'utf8',
-    },
+export async function rawLanes(job: {
+  script: string;
+  tasks: number;
+  lanes: number;
+  stages: number[];
+}): Promise<number> {
+  const parts = Math.min(availableParallelism(), job.lanes);
+  const share = (n: number, k: number) => Math.floor(n / parts) + (k < n % parts ? 1 : 0);
+  const children = Array.from({ length: parts }, (_, k) =>
+    // With the executor's V8 flags: the baseline starts processes as cheaply as the agent does.
+    spawn(
+      process.execPath,
+      [
+        ...EXECUTOR_V8_FLAGS,
+        join(import.meta.dirname, 'raw-lanes.ts'),
+        JSON.stringify({ ...job, tasks: share(job.tasks, k), lanes: share(job.lanes, k) }),
+      ],
+      { stdio: ['pipe', 'pipe', 'inherit'] },
+    ),
   );
-  return Number(out.trim());
+  const lines = children.map((c) => {
+    const rl = createInterface({ input: c.stdout! });
+    return rl[Symbol.asyncIterator]();
+  });
+  const next = async (i: number) => {
+    const r = await lines[i]!.next();
+    if (r.done) throw new Error('bench/raw-lanes.ts ended without an answer');
+    return r.value;
+  };
+  await Promise.all(children.map((_, i) => next(i)));
+  for (const c of children) c.stdin!.end('go\n');
+  const seconds = await Promise.all(children.map(async (_, i) => Number(await next(i))));
+  return Math.max(...seconds);
 }
 
 export function percentile(values: number[], p: number): number {

@@ -3,10 +3,10 @@
 // cap, the tags and the target mutex imply. The bound is taken two ways:
 // computed from the measured duration of one action, and measured, by running
 // the same actions in an ideal schedule (50 lanes, each running its tasks'
-// chains back to back, no store, no events) on this machine in this run: on
-// two cores, starting 2,000 bash processes is itself a limit the computed
-// bound does not know. The figure is the median of BENCH_ROUNDS (default 3)
-// rounds, each against the ideal runs on either side of it.
+// chains back to back, no store, no events, no mutex; see rawLanes) on this
+// machine in this run: on two cores, starting 2,000 bash processes is itself a
+// limit the computed bound does not know. The figure is the median of
+// BENCH_ROUNDS (default 3) rounds, each against the ideal runs on either side of it.
 import {
   BENCH_ROUNDS,
   type BenchTarget,
@@ -23,7 +23,7 @@ const CAP = 50;
 
 export async function makespanBench() {
   // The duration of one action as this machine runs it: bash start-up plus the sleep.
-  const d = rawLanes({ script: 'sleep 0.1', tasks: 20, lanes: 1, stages: [1] }) / 20;
+  const d = (await rawLanes({ script: 'sleep 0.1', tasks: 20, lanes: 1, stages: [1] })) / 20;
   const tenants = Array.from({ length: TENANTS }, (_, i) => `t${String(i).padStart(3, '0')}`);
   const targets: BenchTarget[] = [];
   for (let g = 0; g < GROUPS; g++) {

@@ -1,11 +1,14 @@
-// The baseline of the benchmarks, run as its own small process (as the
-// agent's executor is, so neither side pays for forking a big heap): `lanes`
-// lanes take `tasks` tasks one after another; a task runs its stages in order,
-// each stage being that many copies of the script at once, started the way the
-// executor starts an action. Prints the seconds it took.
+// The baseline of the benchmarks, run as small processes (as the agent's
+// executors are, so neither side pays for forking a big heap): `lanes` lanes
+// take `tasks` tasks one after another; a task runs its stages in order, each
+// stage being that many copies of the script at once, started the way the
+// executor starts an action. lib.ts's rawLanes runs one such process per core
+// (the agent has one executor per core) and starts them together: each says
+// `ready` once loaded, starts on a line on stdin, and prints the seconds it took.
 //
-//   node bench/raw-lanes.ts '{"script":"true","tasks":5000,"lanes":50,"stages":[1]}'
+//   echo | node bench/raw-lanes.ts '{"script":"true","tasks":5000,"lanes":50,"stages":[1]}'
 import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 
 const { script, tasks, lanes, stages } = JSON.parse(process.argv[2] ?? '') as {
   script: string;
@@ -27,6 +30,9 @@ function action(): Promise<void> {
   });
 }
 
+console.log('ready');
+await once(process.stdin, 'data');
+process.stdin.pause();
 const t0 = performance.now();
 let taken = 0;
 async function lane() {
