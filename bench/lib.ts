@@ -1,7 +1,7 @@
 // Shared pieces of the benchmarks: an in-process agent on a temp data dir,
 // raw process spawning as the baseline, and small statistics.
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -33,13 +33,20 @@ export async function benchAgent(opts: {
     }),
   );
   const agent = await startAgent(await resolveAgentSettings({ config }));
-  /** Submits a plan of `tasks` tasks and resolves with the seconds until its deployment finished. */
-  async function run(plan: unknown, tasks: number): Promise<{ seconds: number; state: string }> {
+  /**
+   * Submits a plan of `tasks` tasks and resolves with the seconds until its
+   * deployment finished, and the CPU this process (the agent) spent meanwhile.
+   */
+  async function run(
+    plan: unknown,
+    tasks: number,
+  ): Promise<{ seconds: number; state: string; agentCpuSeconds: number }> {
     const co = agent.coordinator;
     let finished = 0;
     const countFinished = () => finished++;
     co.signals.on('taskFinished', countFinished);
     const t0 = performance.now();
+    const cpu0 = process.cpuUsage();
     const { deployment } = await co.submit({ plan }, agent.url);
     // Only look the deployment up once every task has ended: a lookup per
     // event would load the agent with the benchmark's own work.
@@ -54,7 +61,12 @@ export async function benchAgent(opts: {
       });
     });
     co.signals.off('taskFinished', countFinished);
-    return { seconds: (performance.now() - t0) / 1000, state };
+    const cpu = process.cpuUsage(cpu0);
+    return {
+      seconds: (performance.now() - t0) / 1000,
+      state,
+      agentCpuSeconds: (cpu.user + cpu.system) / 1e6,
+    };
   }
   // The baseline is timed inside its process, after the process started; so
   // the agent is measured as one in service is, its executors started (one
@@ -82,24 +94,56 @@ export async function benchAgent(opts: {
 }
 
 /**
+ * Core-seconds this machine has spent busy so far (user, system and interrupt
+ * time of every process, from /proc/stat), or NaN where there is no /proc.
+ */
+export function machineBusySeconds(): number {
+  try {
+    const [user, nice, system, , , irq, softirq] = readFileSync('/proc/stat', 'utf8')
+      .split('\n')[0]!
+      .trim()
+      .split(/\s+/)
+      .slice(1)
+      .map(Number);
+    return (user! + nice! + system! + irq! + softirq!) / 100;
+  } catch {
+    return Number.NaN;
+  }
+}
+
+type Round<R> = R & { baselineSeconds: number; busySeconds: number; baselineBusySeconds: number };
+
+/**
  * Runs `measure` `rounds` times between runs of `baseline` (both in seconds)
  * and compares each round with the mean of the baseline runs on either side
  * of it: this machine's speed drifts by more than a goal's margin within a
- * minute. Resolves with every round, and the median one.
+ * minute. Each run's busy core-seconds come along. Resolves with every
+ * round, and the median one.
  */
 export async function pairedRounds<R extends { seconds: number }>(
   rounds: number,
   baseline: () => Promise<number>,
   measure: () => Promise<R>,
-): Promise<{ rounds: (R & { baselineSeconds: number })[]; median: R & { baselineSeconds: number } }> {
-  const baselines = [await baseline()];
-  const done: (R & { baselineSeconds: number })[] = [];
+): Promise<{ rounds: Round<R>[]; median: Round<R> }> {
+  const busy = async <T>(run: () => Promise<T>): Promise<[T, number]> => {
+    const before = machineBusySeconds();
+    const value = await run();
+    return [value, machineBusySeconds() - before];
+  };
+  const baselines = [await busy(baseline)];
+  const done: Round<R>[] = [];
   for (let i = 0; i < rounds; i++) {
-    const r = await measure();
-    baselines.push(await baseline());
-    done.push({ ...r, baselineSeconds: (baselines[i]! + baselines[i + 1]!) / 2 });
+    const [r, busySeconds] = await busy(measure);
+    baselines.push(await busy(baseline));
+    const [before, after] = [baselines[i]!, baselines[i + 1]!];
+    done.push({
+      ...r,
+      baselineSeconds: (before[0] + after[0]) / 2,
+      busySeconds,
+      baselineBusySeconds: (before[1] + after[1]) / 2,
+    });
   }
-  const ratio = (r: R & { baselineSeconds: number }) => r.seconds / r.baselineSeconds;
+  const ratio = (r: Round<R>) => r.seconds / r.baselineSeconds;
   const median = done.slice().sort((a, b) => ratio(a) - ratio(b))[Math.floor(rounds / 2)]!;
   return { rounds: done, median };
 }
