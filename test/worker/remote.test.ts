@@ -406,12 +406,16 @@ describe('remote workers', () => {
 
   it('refuses a worker with a bad token (401) or a token without the worker scope (403), naming the rule', async () => {
     const co = await coordinator();
+    // Run where its default data dir (./.flotilla-worker) lands in a temp dir, not in this checkout.
+    const cwd = tempDir('flotilla-w9-');
     const bad = await runCli(['worker', '--coordinator', co.url, '--token', 'nope', '--name', 'w9'], {
+      cwd,
       timeoutMs: 20_000,
     });
     expect(bad.code).toBe(2);
     expect(bad.stderr).toMatch(/401 the token matches no configured token \(auth\.tokens\)/);
     const wrong = await runCli(['worker', '--coordinator', co.url, '--token', DEPLOYER, '--name', 'w9'], {
+      cwd,
       timeoutMs: 20_000,
     });
     expect(wrong.code).toBe(2);
