@@ -61,6 +61,12 @@ class RemoteWorkerProcess {
     running = new Map();
     uploads = new Map();
     stopping = new AbortController();
+    /** Jobs taken and not yet answered (their result posted). */
+    inflight = new Set();
+    draining = false;
+    /** The poll that told the coordinator of the drain; jobs it brings still run. */
+    told = Promise.resolve();
+    stopped;
     epoch = 0;
     pollMs = 20_000;
     constructor(settings, log) {
@@ -102,23 +108,33 @@ class RemoteWorkerProcess {
             throw new Error(`${method} ${path}: ${res.statusCode} ${errorText(json, text)}`);
         return json;
     }
-    /** Runs until stop(); rejects with WorkerRefused when the coordinator will never take this worker. */
+    /**
+     * Runs until stop(), or once drained; rejects with WorkerRefused when the
+     * coordinator will never take this worker.
+     */
     async run() {
         await this.cache.open();
         await this.register();
         while (!this.stopping.signal.aborted) {
+            if (this.draining) {
+                await this.told;
+                if (this.inflight.size === 0)
+                    break;
+            }
             try {
-                const answer = await this.call('POST', `/v1/workers/${this.s.name}/poll`, { epoch: this.epoch }, this.pollMs + 10_000);
-                for (const id of answer.cancel)
-                    this.running.get(id)?.abort();
-                for (const job of answer.jobs)
-                    void this.runJob(job, this.epoch);
+                await this.poll();
             }
             catch (err) {
                 if (this.stopping.signal.aborted)
                     break;
                 if (err instanceof WorkerRefused)
                     throw err;
+                if (err instanceof Unregistered && this.draining) {
+                    // The coordinator gave this worker's jobs up already: nothing is left to finish.
+                    for (const c of this.running.values())
+                        c.abort();
+                    break;
+                }
                 if (err instanceof Unregistered) {
                     this.log.warn({ reason: err.message }, 'registering again');
                     for (const c of this.running.values())
@@ -130,6 +146,27 @@ class RemoteWorkerProcess {
                 await sleep(500, this.stopping.signal);
             }
         }
+    }
+    /** One long poll: cancellations and new jobs. */
+    async poll() {
+        const answer = await this.call('POST', `/v1/workers/${this.s.name}/poll`, { epoch: this.epoch, ...(this.draining ? { draining: true } : {}) }, this.pollMs + 10_000);
+        for (const id of answer.cancel)
+            this.running.get(id)?.abort();
+        for (const job of answer.jobs) {
+            // Jobs given before the coordinator heard of a drain still run.
+            const p = this.runJob(job, this.epoch).finally(() => this.inflight.delete(p));
+            this.inflight.add(p);
+        }
+    }
+    /**
+     * SIGTERM: take nothing new, finish the jobs taken, then run() returns. The
+     * coordinator hears of it at once: this poll replaces the one it holds.
+     */
+    drain() {
+        if (this.draining)
+            return;
+        this.draining = true;
+        this.told = this.poll().catch(() => { });
     }
     async register() {
         for (let delay = 200; !this.stopping.signal.aborted; delay = Math.min(delay * 2, 5000)) {
@@ -233,8 +270,12 @@ class RemoteWorkerProcess {
         // put() verifies the bytes against the sha256 and keeps nothing that does not match.
         await this.cache.put(sha256, res.body);
     }
-    /** SIGTERM: take no more jobs, stop running ones, close. */
-    async stop() {
+    /** Take no more jobs, stop running ones, close; once, however often it is asked. */
+    stop() {
+        this.stopped ??= this.close();
+        return this.stopped;
+    }
+    async close() {
         this.stopping.abort();
         for (const c of this.running.values())
             c.abort();
@@ -294,7 +335,7 @@ function sleep(ms, signal) {
 }
 
 ;// CONCATENATED MODULE: ./runner-agent/src/cli/worker.ts
-// `flotilla worker`: a remote worker on a self-hosted runner until SIGTERM.
+// `flotilla worker`: a remote worker on a self-hosted runner until SIGTERM, which drains.
 
 
 
@@ -364,12 +405,20 @@ async function workerCommand(flags) {
     const settings = await resolveWorkerSettings(flags);
     const log = pino_default()({ level: process.env.FLOTILLA_LOG_LEVEL ?? 'info' });
     const worker = new RemoteWorkerProcess(settings, log);
+    // The first signal drains, as the agent's does; a second one stops what still runs.
+    let signals = 0;
     const onSignal = (sig) => {
-        log.info({ signal: sig }, 'stopping: running actions are stopped, the coordinator retries them');
-        void worker.stop();
+        if (++signals === 1) {
+            log.info({ signal: sig }, 'draining: running actions finish, nothing new is taken; signal again to stop them');
+            worker.drain();
+        }
+        else {
+            log.info({ signal: sig }, 'stopping: running actions are stopped, the coordinator retries them');
+            void worker.stop();
+        }
     };
-    process.once('SIGTERM', onSignal);
-    process.once('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
+    process.on('SIGINT', onSignal);
     try {
         await worker.run();
     }

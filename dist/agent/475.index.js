@@ -128,6 +128,8 @@ class RemoteWorker {
     /** Last request from the worker (ms); a poll held open counts as contact too. */
     lastSeen = Date.now();
     online = true;
+    /** Stopping: it finishes the jobs it was given and is placed nothing new. */
+    draining = false;
     jobs = new Map();
     cancels = [];
     poller = null;
@@ -259,6 +261,14 @@ class RemoteWorker {
             });
         });
     }
+    /** The worker is stopping (SIGTERM): the registry places nothing new on it from now on. */
+    drain(epoch) {
+        this.check(epoch);
+        if (this.draining)
+            return;
+        this.draining = true;
+        this.onChange();
+    }
     log(epoch, jobId, lines) {
         this.check(epoch);
         this.lastSeen = Date.now();
@@ -387,6 +397,9 @@ class WorkerRegistry {
     isOnline(w) {
         return w === this.local || w.online;
     }
+    isDraining(w) {
+        return w !== this.local && w.draining;
+    }
     capOf(w) {
         return w === this.local ? this.localMax : w.maxActions;
     }
@@ -430,6 +443,8 @@ class WorkerRegistry {
                 return { waitingOn: `target ${where.target}: no worker hosts it any more` };
             if (!this.isOnline(w))
                 return { waitingOn: `target ${where.target}: worker ${w.name} is offline` };
+            if (this.isDraining(w))
+                return { waitingOn: `target ${where.target}: worker ${w.name} is draining (stopping)` };
             const cap = this.capOf(w);
             const n = this.busy.get(w.name) ?? 0;
             if (n >= cap)
@@ -445,9 +460,15 @@ class WorkerRegistry {
                     : `pool ${where.pool}: no worker belongs to it`,
             };
         }
-        const free = live.filter((w) => (this.busy.get(w.name) ?? 0) < this.capOf(w));
+        const open = live.filter((w) => !this.isDraining(w));
+        if (open.length === 0) {
+            return {
+                waitingOn: `pool ${where.pool}: its online workers (${live.map((w) => w.name).join(', ')}) are draining`,
+            };
+        }
+        const free = open.filter((w) => (this.busy.get(w.name) ?? 0) < this.capOf(w));
         if (free.length === 0)
-            return { waitingOn: `pool ${where.pool}: all ${live.length} online workers run their maxActions` };
+            return { waitingOn: `pool ${where.pool}: all ${open.length} online workers run their maxActions` };
         const least = free.reduce((a, b) => (this.busy.get(b.name) ?? 0) < (this.busy.get(a.name) ?? 0) ? b : a);
         return this.take(least);
     }
@@ -472,7 +493,7 @@ class WorkerRegistry {
                 host: t.host,
                 tenants: t.tenants ?? null,
             })),
-            state: this.isOnline(w) ? 'online' : 'offline',
+            state: !this.isOnline(w) ? 'offline' : this.isDraining(w) ? 'draining' : 'online',
             local: w === this.local,
             runningActions: w.runningActions,
             maxActions: Number.isFinite(this.capOf(w)) ? this.capOf(w) : null,
@@ -1919,7 +1940,11 @@ const registerSchema = schemas/* strictObject */.rej({
     targets: schemas/* array */.YOg(schema/* targetConfigSchema */.x.required({ host: true, root: true })),
     maxActions: schemas/* number */.aig().int().min(1).max(1000).default(10),
 });
-const epochSchema = schemas/* strictObject */.rej({ epoch: schemas/* number */.aig().int().min(1) });
+/** A poll; `draining` says the worker is stopping: it finishes what it runs and takes nothing new. */
+const pollSchema = schemas/* strictObject */.rej({
+    epoch: schemas/* number */.aig().int().min(1),
+    draining: schemas/* boolean */.zMY().optional(),
+});
 const lineSchema = schemas/* strictObject */.rej({ stream: schemas/* enum */.k5n(['stdout', 'stderr']), line: schemas/* string */.YjP() });
 const logBatchSchema = schemas/* strictObject */.rej({
     epoch: schemas/* number */.aig().int().min(1),
@@ -1960,6 +1985,7 @@ const resultSchema = schemas/* strictObject */.rej({
 
 /** Longest a poll is held: well inside the lease, so a held poll is itself a heartbeat. */
 const MAX_HOLD_MS = 20_000;
+const DRAINING_HOLD_MS = 500;
 function parse(schema, body, what) {
     const r = schema.safeParse(body);
     if (r.success)
@@ -1990,11 +2016,14 @@ function workerRoutes(opts) {
             return reply.status(201).send(answer);
         });
         app.post('/v1/workers/:name/poll', { preHandler: opts.worker }, async (req, reply) => {
-            const { epoch } = parse(epochSchema, req.body, 'poll');
+            const { epoch, draining } = parse(pollSchema, req.body, 'poll');
             const w = mapped(() => registry.remote(req.params.name));
             // The response closes early only when the worker's connection died.
             const gone = new Promise((resolve) => reply.raw.once('close', () => resolve()));
-            return await mapped(() => w.poll(epoch, holdMs, gone));
+            if (draining)
+                mapped(() => w.drain(epoch));
+            // A draining worker looks in often, to stop soon after its last job.
+            return await mapped(() => w.poll(epoch, w.draining ? DRAINING_HOLD_MS : holdMs, gone));
         });
         app.post('/v1/workers/:name/jobs/:job/log', { preHandler: opts.worker }, async (req) => {
             const batch = parse(logBatchSchema, req.body, 'log batch');

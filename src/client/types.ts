@@ -104,7 +104,8 @@ export interface WorkerView {
   name: string;
   pools: readonly string[];
   targets: { name: string; roles: string[]; host: string; tenants: string[] | null }[];
-  state: 'online' | 'offline';
+  /** `draining`: a stopping worker finishes what it runs and is given nothing new. */
+  state: 'online' | 'draining' | 'offline';
   /** The coordinator's own worker. */
   local: boolean;
   runningActions: number;

@@ -82,6 +82,31 @@ async function online(co: Coordinator, names: string[]) {
   });
 }
 
+/** Runs `script` on w1's target web-1, sends w1 SIGTERM while it runs, and waits for w1 to show as draining. */
+async function drainWhileRunning(co: Coordinator, w1: ReturnType<typeof startWorker>, script: string) {
+  const r = await submit(co, {
+    plan: plan('1', [{ name: 'slow', run: script, targets: { roles: ['web'] } }]),
+  });
+  await until(co, r.id, 'the action running', (d) => d.tasks[0]!.actions![0]!.state === 'running');
+  process.kill(w1.proc.pid!, 'SIGTERM');
+  await waitFor('w1 draining', async () => {
+    const list = (await co.as('GET', '/v1/workers')).json as { name: string; state: string }[];
+    return list.find((w) => w.name === 'w1')?.state === 'draining' ? true : undefined;
+  });
+  return r;
+}
+
+/** Starts w1 again (pool edge, web-1); the deployment's waiting `web` action then runs on it. */
+async function comesBackAndRunsWeb(co: Coordinator, w1: ReturnType<typeof startWorker>, id: string) {
+  startWorker(co.url, 'w1', ['web-1:web'], { pools: ['edge'], dir: w1.dir });
+  const d = await finished(co, id, 20_000);
+  expect(d.state, messages(d).join('\n')).toBe('succeeded');
+  expect(d.tasks[0]!.actions!.find((a) => a.step === 'web')).toMatchObject({
+    state: 'succeeded',
+    worker: 'w1',
+  });
+}
+
 const plan = (release: string, steps: unknown[]) => ({
   version: 1,
   project: 'shop',
@@ -229,13 +254,59 @@ describe('remote workers', () => {
     expect(status.stdout).toMatch(/^w2\s+online\s/m);
 
     // w1 comes back: the waiting action runs on it.
-    startWorker(co.url, 'w1', ['web-1:web'], { pools: ['edge'], dir: w1.dir });
-    const d = await finished(co, r.id);
-    expect(d.state, messages(d).join('\n')).toBe('succeeded');
-    expect(d.tasks[0]!.actions!.find((a) => a.step === 'web')).toMatchObject({
-      state: 'succeeded',
-      worker: 'w1',
+    await comesBackAndRunsWeb(co, w1, r.id);
+  });
+
+  it('drains a worker on SIGTERM: its running action finishes, nothing new goes to it, and it exits 0', async () => {
+    const co = await coordinator();
+    const w1 = startWorker(co.url, 'w1', ['web-1:web'], { pools: ['edge'] });
+    await online(co, ['w1']);
+    startWorker(co.url, 'w2', ['db-1:db'], { pools: ['edge'] });
+    await online(co, ['w1', 'w2']);
+    const marker = join(w1.dir, 'finished');
+    const first = await drainWhileRunning(co, w1, `sleep 3; touch ${marker}`);
+    // While w1 drains, its pool's worker steps go to w2 and its target's actions wait.
+    const second = await submit(co, {
+      plan: {
+        ...plan('2', [
+          { name: 'build', run: 'echo "built on $FLOTILLA_WORKER"', on: 'worker', pool: 'edge' },
+          { name: 'web', run: 'echo "web on $FLOTILLA_WORKER"', targets: { roles: ['web'] } },
+        ]),
+        // Not waiting for the first deployment's lock: the wait shown is the drain's.
+        concurrency: { bypassTargetMutex: true },
+      },
     });
+    const waiting = await until(co, second.id, 'the web action waiting for the draining worker', (d) =>
+      d.tasks[0]!.actions!.some(
+        (a) => a.step === 'web' && a.waitingOn === 'target web-1: worker w1 is draining (stopping)',
+      ),
+    );
+    expect(waiting.tasks[0]!.actions!.find((a) => a.step === 'build')).toMatchObject({
+      state: 'succeeded',
+      worker: 'w2',
+    });
+    const exit = await w1.exited;
+    expect(exit, w1.stderr()).toEqual({ code: 0, signal: null });
+    const d1 = await finished(co, first.id);
+    expect(d1.state, messages(d1).join('\n')).toBe('succeeded');
+    expect(d1.tasks[0]!.actions![0]).toMatchObject({ state: 'succeeded', worker: 'w1' });
+    expect(existsSync(marker)).toBe(true);
+
+    // w1 back after its maintenance: the waiting action runs on it.
+    await comesBackAndRunsWeb(co, w1, second.id);
+  });
+
+  it('stops a draining worker on a second SIGTERM: what still runs is stopped and lost', async () => {
+    const co = await coordinator();
+    const w1 = startWorker(co.url, 'w1', ['web-1:web']);
+    await online(co, ['w1']);
+    const marker = join(w1.dir, 'finished');
+    const r = await drainWhileRunning(co, w1, `sleep 30; touch ${marker}`);
+    process.kill(w1.proc.pid!, 'SIGTERM');
+    expect(await w1.exited, w1.stderr()).toEqual({ code: 0, signal: null });
+    const d = await finished(co, r.id, 20_000);
+    expect(d.tasks[0]!.actions![0]).toMatchObject({ state: 'failed', message: 'worker lost', worker: 'w1' });
+    expect(existsSync(marker)).toBe(false);
   });
 
   it('fails an action as `worker lost` when its worker dies and the step has no retries', async () => {

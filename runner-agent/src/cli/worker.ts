@@ -1,4 +1,4 @@
-// `flotilla worker`: a remote worker on a self-hosted runner until SIGTERM.
+// `flotilla worker`: a remote worker on a self-hosted runner until SIGTERM, which drains.
 import { hostname } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import pino from 'pino';
@@ -87,12 +87,22 @@ export async function workerCommand(flags: WorkerFlags): Promise<number> {
   const settings = await resolveWorkerSettings(flags);
   const log = pino({ level: process.env.FLOTILLA_LOG_LEVEL ?? 'info' });
   const worker = new RemoteWorkerProcess(settings, log);
+  // The first signal drains, as the agent's does; a second one stops what still runs.
+  let signals = 0;
   const onSignal = (sig: string) => {
-    log.info({ signal: sig }, 'stopping: running actions are stopped, the coordinator retries them');
-    void worker.stop();
+    if (++signals === 1) {
+      log.info(
+        { signal: sig },
+        'draining: running actions finish, nothing new is taken; signal again to stop them',
+      );
+      worker.drain();
+    } else {
+      log.info({ signal: sig }, 'stopping: running actions are stopped, the coordinator retries them');
+      void worker.stop();
+    }
   };
-  process.once('SIGTERM', onSignal);
-  process.once('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
   try {
     await worker.run();
   } catch (err) {

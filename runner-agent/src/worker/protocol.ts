@@ -25,7 +25,11 @@ export interface Registered {
   pollMs: number;
 }
 
-export const epochSchema = z.strictObject({ epoch: z.number().int().min(1) });
+/** A poll; `draining` says the worker is stopping: it finishes what it runs and takes nothing new. */
+export const pollSchema = z.strictObject({
+  epoch: z.number().int().min(1),
+  draining: z.boolean().optional(),
+});
 
 const lineSchema = z.strictObject({ stream: z.enum(['stdout', 'stderr']), line: z.string() });
 export const logBatchSchema = z.strictObject({

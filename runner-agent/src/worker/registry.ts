@@ -103,6 +103,10 @@ export class WorkerRegistry {
     return w === this.local || (w as RemoteWorker).online;
   }
 
+  private isDraining(w: Worker): boolean {
+    return w !== this.local && (w as RemoteWorker).draining;
+  }
+
   private capOf(w: Worker): number {
     return w === this.local ? this.localMax : (w as RemoteWorker).maxActions;
   }
@@ -143,6 +147,8 @@ export class WorkerRegistry {
       const w = this.hostOf(where.target);
       if (!w) return { waitingOn: `target ${where.target}: no worker hosts it any more` };
       if (!this.isOnline(w)) return { waitingOn: `target ${where.target}: worker ${w.name} is offline` };
+      if (this.isDraining(w))
+        return { waitingOn: `target ${where.target}: worker ${w.name} is draining (stopping)` };
       const cap = this.capOf(w);
       const n = this.busy.get(w.name) ?? 0;
       if (n >= cap) return { waitingOn: `worker ${w.name} runs ${n} of ${cap} actions (worker.maxActions)` };
@@ -157,9 +163,15 @@ export class WorkerRegistry {
           : `pool ${where.pool}: no worker belongs to it`,
       };
     }
-    const free = live.filter((w) => (this.busy.get(w.name) ?? 0) < this.capOf(w));
+    const open = live.filter((w) => !this.isDraining(w));
+    if (open.length === 0) {
+      return {
+        waitingOn: `pool ${where.pool}: its online workers (${live.map((w) => w.name).join(', ')}) are draining`,
+      };
+    }
+    const free = open.filter((w) => (this.busy.get(w.name) ?? 0) < this.capOf(w));
     if (free.length === 0)
-      return { waitingOn: `pool ${where.pool}: all ${live.length} online workers run their maxActions` };
+      return { waitingOn: `pool ${where.pool}: all ${open.length} online workers run their maxActions` };
     const least = free.reduce((a, b) =>
       (this.busy.get(b.name) ?? 0) < (this.busy.get(a.name) ?? 0) ? b : a,
     );
@@ -190,7 +202,7 @@ export class WorkerRegistry {
         host: t.host,
         tenants: t.tenants ?? null,
       })),
-      state: this.isOnline(w) ? 'online' : 'offline',
+      state: !this.isOnline(w) ? 'offline' : this.isDraining(w) ? 'draining' : 'online',
       local: w === this.local,
       runningActions: w.runningActions,
       maxActions: Number.isFinite(this.capOf(w)) ? this.capOf(w) : null,

@@ -38,6 +38,8 @@ export class RemoteWorker implements Worker {
   /** Last request from the worker (ms); a poll held open counts as contact too. */
   lastSeen = Date.now();
   online = true;
+  /** Stopping: it finishes the jobs it was given and is placed nothing new. */
+  draining = false;
   private readonly jobs = new Map<string, Pending>();
   private readonly cancels: string[] = [];
   private poller: ((a: PollAnswer) => void) | null = null;
@@ -170,6 +172,14 @@ export class RemoteWorker implements Worker {
         if (this.poller === done) done({ jobs: [], cancel: [] });
       });
     });
+  }
+
+  /** The worker is stopping (SIGTERM): the registry places nothing new on it from now on. */
+  drain(epoch: number): void {
+    this.check(epoch);
+    if (this.draining) return;
+    this.draining = true;
+    this.onChange();
   }
 
   log(epoch: number, jobId: string, lines: { stream: 'stdout' | 'stderr'; line: string }[]): void {

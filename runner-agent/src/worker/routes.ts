@@ -8,7 +8,7 @@ import { zodIssues } from '../../../src/plan/index.ts';
 import type { PackageCache } from '../packages/cache.ts';
 import { SHA256 } from '../packages/cache.ts';
 import { ApiError } from '../scheduler/coordinator.ts';
-import { epochSchema, logBatchSchema, type Registered, registerSchema, resultSchema } from './protocol.ts';
+import { logBatchSchema, pollSchema, type Registered, registerSchema, resultSchema } from './protocol.ts';
 import { RegistryError, type WorkerRegistry } from './registry.ts';
 import { StaleEpochError } from './remote.ts';
 
@@ -16,6 +16,7 @@ type Guard = (req: FastifyRequest) => Promise<void>;
 
 /** Longest a poll is held: well inside the lease, so a held poll is itself a heartbeat. */
 const MAX_HOLD_MS = 20_000;
+const DRAINING_HOLD_MS = 500;
 
 function parse<S extends z.ZodType>(schema: S, body: unknown, what: string): z.output<S> {
   const r = schema.safeParse(body);
@@ -62,11 +63,13 @@ export function workerRoutes(opts: {
       '/v1/workers/:name/poll',
       { preHandler: opts.worker },
       async (req, reply) => {
-        const { epoch } = parse(epochSchema, req.body, 'poll');
+        const { epoch, draining } = parse(pollSchema, req.body, 'poll');
         const w = mapped(() => registry.remote(req.params.name));
         // The response closes early only when the worker's connection died.
         const gone = new Promise<void>((resolve) => reply.raw.once('close', () => resolve()));
-        return await mapped(() => w.poll(epoch, holdMs, gone));
+        if (draining) mapped(() => w.drain(epoch));
+        // A draining worker looks in often, to stop soon after its last job.
+        return await mapped(() => w.poll(epoch, w.draining ? DRAINING_HOLD_MS : holdMs, gone));
       },
     );
 

@@ -42,6 +42,12 @@ export class RemoteWorkerProcess {
   private readonly running = new Map<string, AbortController>();
   private readonly uploads = new Map<string, Promise<void>>();
   private readonly stopping = new AbortController();
+  /** Jobs taken and not yet answered (their result posted). */
+  private readonly inflight = new Set<Promise<void>>();
+  private draining = false;
+  /** The poll that told the coordinator of the drain; jobs it brings still run. */
+  private told: Promise<void> = Promise.resolve();
+  private stopped: Promise<void> | undefined;
   private epoch = 0;
   private pollMs = 20_000;
 
@@ -84,23 +90,28 @@ export class RemoteWorkerProcess {
     return json as T;
   }
 
-  /** Runs until stop(); rejects with WorkerRefused when the coordinator will never take this worker. */
+  /**
+   * Runs until stop(), or once drained; rejects with WorkerRefused when the
+   * coordinator will never take this worker.
+   */
   async run(): Promise<void> {
     await this.cache.open();
     await this.register();
     while (!this.stopping.signal.aborted) {
+      if (this.draining) {
+        await this.told;
+        if (this.inflight.size === 0) break;
+      }
       try {
-        const answer = await this.call<PollAnswer>(
-          'POST',
-          `/v1/workers/${this.s.name}/poll`,
-          { epoch: this.epoch },
-          this.pollMs + 10_000,
-        );
-        for (const id of answer.cancel) this.running.get(id)?.abort();
-        for (const job of answer.jobs) void this.runJob(job, this.epoch);
+        await this.poll();
       } catch (err) {
         if (this.stopping.signal.aborted) break;
         if (err instanceof WorkerRefused) throw err;
+        if (err instanceof Unregistered && this.draining) {
+          // The coordinator gave this worker's jobs up already: nothing is left to finish.
+          for (const c of this.running.values()) c.abort();
+          break;
+        }
         if (err instanceof Unregistered) {
           this.log.warn({ reason: err.message }, 'registering again');
           for (const c of this.running.values()) c.abort();
@@ -111,6 +122,32 @@ export class RemoteWorkerProcess {
         await sleep(500, this.stopping.signal);
       }
     }
+  }
+
+  /** One long poll: cancellations and new jobs. */
+  private async poll(): Promise<void> {
+    const answer = await this.call<PollAnswer>(
+      'POST',
+      `/v1/workers/${this.s.name}/poll`,
+      { epoch: this.epoch, ...(this.draining ? { draining: true } : {}) },
+      this.pollMs + 10_000,
+    );
+    for (const id of answer.cancel) this.running.get(id)?.abort();
+    for (const job of answer.jobs) {
+      // Jobs given before the coordinator heard of a drain still run.
+      const p: Promise<void> = this.runJob(job, this.epoch).finally(() => this.inflight.delete(p));
+      this.inflight.add(p);
+    }
+  }
+
+  /**
+   * SIGTERM: take nothing new, finish the jobs taken, then run() returns. The
+   * coordinator hears of it at once: this poll replaces the one it holds.
+   */
+  drain(): void {
+    if (this.draining) return;
+    this.draining = true;
+    this.told = this.poll().catch(() => {});
   }
 
   private async register(): Promise<void> {
@@ -220,8 +257,13 @@ export class RemoteWorkerProcess {
     await this.cache.put(sha256, res.body);
   }
 
-  /** SIGTERM: take no more jobs, stop running ones, close. */
-  async stop(): Promise<void> {
+  /** Take no more jobs, stop running ones, close; once, however often it is asked. */
+  stop(): Promise<void> {
+    this.stopped ??= this.close();
+    return this.stopped;
+  }
+
+  private async close(): Promise<void> {
     this.stopping.abort();
     for (const c of this.running.values()) c.abort();
     while (this.running.size > 0) await sleep(20, new AbortController().signal);
