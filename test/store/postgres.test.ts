@@ -7,7 +7,7 @@ import postgres from 'postgres';
 import { afterEach, describe, expect, it } from 'vitest';
 import { openPostgresStore, type PostgresStore } from '../../runner-agent/src/store/postgres.ts';
 import { StaleLeaseError } from '../../runner-agent/src/store/types.ts';
-import { createTestSchema, postgresAvailable, type TestSchema } from '../helpers/postgres.ts';
+import { createTestSchema, PG_URL, postgresAvailable, type TestSchema } from '../helpers/postgres.ts';
 import { deploy, describeStoreConformance } from './conformance.ts';
 
 const available = await postgresAvailable();
@@ -57,6 +57,20 @@ describe.skipIf(!available)('PostgresStore on a shared database', () => {
     open.push(...more);
     await first!.registerNode('n1', 2);
     for (const s of more) expect((await s.listNodes()).map((n) => n.name)).toEqual(['n1']);
+  });
+
+  it('plans the claim function once per connection, a setting a migration that recreates it must keep', async () => {
+    await nodes(1);
+    const sql = postgres(PG_URL, { max: 1, onnotice: () => {} });
+    try {
+      const rows = await sql<{ proconfig: string[] | null }[]>`
+        SELECT p.proconfig FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
+        WHERE p.proname = 'claim_tasks' AND n.nspname = ${schema.name}`;
+      expect(rows).toHaveLength(1);
+      expect(rows[0]!.proconfig).toContain('plan_cache_mode=force_generic_plan');
+    } finally {
+      await sql.end({ timeout: 1 });
+    }
   });
 
   it('the database refuses a second running task with one tag, whoever writes it', async () => {
