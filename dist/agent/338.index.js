@@ -420,11 +420,14 @@ const IDLE_MS = 10_000;
  * runs without V8's background threads. It keeps V8's compilers: running its
  * few hot functions interpreted cost more than their compiling saves. Its own
  * CPU per script started, 2,000 `true` scripts 50 at a time, alternated three
- * times on a 2-core VM: 0.75-0.81 ms with this flag alone; 0.96-1.02 ms also
- * without the compilers (--no-opt --no-maglev --no-sparkplug); 0.86-1.04 ms
- * with no flags.
+ * times on a 2-core VM: 0.75-0.81 ms with --single-threaded alone; 0.96-1.02
+ * ms also without the compilers (--no-opt --no-maglev --no-sparkplug);
+ * 0.86-1.04 ms with no flags. A fork also copies the page table of every page
+ * the process touched: young-generation semi-spaces of 1 MB instead of V8's
+ * default leave fewer, and took the executor's CPU per script from 0.56-0.58
+ * to 0.53 of the scripts' own (three alternations).
  */
-const EXECUTOR_V8_FLAGS = ['--single-threaded'];
+const EXECUTOR_V8_FLAGS = ['--single-threaded', '--max-semi-space-size=1'];
 /** spawner.ts next to this file when run from source; dist/agent/spawner/index.js in the bundle. */
 function spawnerPath() {
     const here = (0,external_node_path_.dirname)((0,external_node_url_.fileURLToPath)(import.meta.url));
