@@ -135,7 +135,8 @@ export async function clusterBench() {
     // little against it, and the ratio to graphile-worker says less than this.
     const rawTasks = Math.min(TASKS, 3000);
     const rawRate =
-      rawTasks / (await rawLanes({ script: 'true', tasks: rawTasks, lanes: NODES * CAP, stages: [1] }));
+      rawTasks /
+      (await rawLanes({ script: 'true', tasks: rawTasks, lanes: NODES * CAP, stages: [1] })).seconds;
     return {
       name: `cluster: ${TASKS} tasks of \`true\` in ${TAGS} tags on ${NODES} nodes of cap ${CAP}; failover`,
       tasksPerSecond: rate,

@@ -35,18 +35,20 @@ export async function benchAgent(opts: {
   const agent = await startAgent(await resolveAgentSettings({ config }));
   /**
    * Submits a plan of `tasks` tasks and resolves with the seconds until its
-   * deployment finished, and the CPU this process (the agent) spent meanwhile.
+   * deployment finished, the CPU this process (the agent) spent meanwhile,
+   * and the machine's busy core-seconds meanwhile.
    */
   async function run(
     plan: unknown,
     tasks: number,
-  ): Promise<{ seconds: number; state: string; agentCpuSeconds: number }> {
+  ): Promise<{ seconds: number; state: string; agentCpuSeconds: number; busySeconds: number }> {
     const co = agent.coordinator;
     let finished = 0;
     const countFinished = () => finished++;
     co.signals.on('taskFinished', countFinished);
     const t0 = performance.now();
     const cpu0 = process.cpuUsage();
+    const busy0 = machineBusySeconds();
     const { deployment } = await co.submit({ plan }, agent.url);
     // Only look the deployment up once every task has ended: a lookup per
     // event would load the agent with the benchmark's own work.
@@ -66,6 +68,7 @@ export async function benchAgent(opts: {
       seconds: (performance.now() - t0) / 1000,
       state,
       agentCpuSeconds: (cpu.user + cpu.system) / 1e6,
+      busySeconds: machineBusySeconds() - busy0,
     };
   }
   // The baseline is timed inside its process, after the process started; so
@@ -111,36 +114,35 @@ export function machineBusySeconds(): number {
   }
 }
 
-type Round<R> = R & { baselineSeconds: number; busySeconds: number; baselineBusySeconds: number };
+/** A timed run: its seconds, and the machine's busy core-seconds meanwhile. */
+export interface Timed {
+  seconds: number;
+  busySeconds: number;
+}
+
+type Round<R> = R & { baselineSeconds: number; baselineBusySeconds: number };
 
 /**
- * Runs `measure` `rounds` times between runs of `baseline` (both in seconds)
- * and compares each round with the mean of the baseline runs on either side
- * of it: this machine's speed drifts by more than a goal's margin within a
- * minute. Each run's busy core-seconds come along. Resolves with every
- * round, and the median one.
+ * Runs `measure` `rounds` times between runs of `baseline` and compares each
+ * round with the mean of the baseline runs on either side of it: this
+ * machine's speed drifts by more than a goal's margin within a minute.
+ * Resolves with every round, and the median one.
  */
 export async function pairedRounds<R extends { seconds: number }>(
   rounds: number,
-  baseline: () => Promise<number>,
+  baseline: () => Promise<Timed>,
   measure: () => Promise<R>,
 ): Promise<{ rounds: Round<R>[]; median: Round<R> }> {
-  const busy = async <T>(run: () => Promise<T>): Promise<[T, number]> => {
-    const before = machineBusySeconds();
-    const value = await run();
-    return [value, machineBusySeconds() - before];
-  };
-  const baselines = [await busy(baseline)];
+  const baselines = [await baseline()];
   const done: Round<R>[] = [];
   for (let i = 0; i < rounds; i++) {
-    const [r, busySeconds] = await busy(measure);
-    baselines.push(await busy(baseline));
+    const r = await measure();
+    baselines.push(await baseline());
     const [before, after] = [baselines[i]!, baselines[i + 1]!];
     done.push({
       ...r,
-      baselineSeconds: (before[0] + after[0]) / 2,
-      busySeconds,
-      baselineBusySeconds: (before[1] + after[1]) / 2,
+      baselineSeconds: (before.seconds + after.seconds) / 2,
+      baselineBusySeconds: (before.busySeconds + after.busySeconds) / 2,
     });
   }
   const ratio = (r: Round<R>) => r.seconds / r.baselineSeconds;
@@ -166,7 +168,7 @@ export async function rawLanes(job: {
   tasks: number;
   lanes: number;
   stages: number[];
-}): Promise<number> {
+}): Promise<Timed> {
   const parts = Math.min(availableParallelism(), job.lanes);
   const share = (n: number, k: number) => Math.floor(n / parts) + (k < n % parts ? 1 : 0);
   const children = Array.from({ length: parts }, (_, k) =>
@@ -191,9 +193,10 @@ export async function rawLanes(job: {
     return r.value;
   };
   await Promise.all(children.map((_, i) => next(i)));
+  const busy0 = machineBusySeconds();
   for (const c of children) c.stdin!.end('go\n');
   const seconds = await Promise.all(children.map(async (_, i) => Number(await next(i))));
-  return Math.max(...seconds);
+  return { seconds: Math.max(...seconds), busySeconds: machineBusySeconds() - busy0 };
 }
 
 export function percentile(values: number[], p: number): number {

@@ -25,7 +25,7 @@ const ACTIONS = TENANTS * 5; // a worker action and 4 target actions per tenant
 
 export async function makespanBench() {
   // The duration of one action as this machine runs it: bash start-up plus the sleep.
-  const d = (await rawLanes({ script: 'sleep 0.1', tasks: 20, lanes: 1, stages: [1] })) / 20;
+  const d = (await rawLanes({ script: 'sleep 0.1', tasks: 20, lanes: 1, stages: [1] })).seconds / 20;
   const tenants = Array.from({ length: TENANTS }, (_, i) => `t${String(i).padStart(3, '0')}`);
   const targets: BenchTarget[] = [];
   for (let g = 0; g < GROUPS; g++) {
