@@ -426,6 +426,38 @@ describe('remote workers', () => {
     expect(log).toContain('hello from a raw worker');
   });
 
+  it('places nothing on a draining worker: its pool waits naming the drain, until it registers again', async () => {
+    const co = await coordinator();
+    const w = (path: string, json: unknown) => http(co.url, 'POST', path, { token: WORKER, json });
+    const reg = await w('/v1/workers', { name: 'raw', pools: ['p'], targets: [] });
+    const bad = await w('/v1/workers/raw/poll', { epoch: reg.json.epoch, draining: 'yes' });
+    expect(bad.status).toBe(400);
+    expect(bad.json.error.issues).toEqual([{ path: '/draining', message: expect.stringMatching(/boolean/) }]);
+    expect((await w('/v1/workers/raw/poll', { epoch: reg.json.epoch, draining: true })).json).toEqual({
+      jobs: [],
+      cancel: [],
+    });
+    const list = (await co.as('GET', '/v1/workers')).json as { name: string; state: string }[];
+    expect(list.find((x) => x.name === 'raw')!.state).toBe('draining');
+    const r = await submit(co, {
+      plan: plan('1', [{ name: 'build', run: 'true', on: 'worker', pool: 'p' }]),
+    });
+    await until(co, r.id, 'the action waiting for the drained pool', (d) =>
+      d.tasks[0]!.actions!.some((a) => a.waitingOn === 'pool p: its online workers (raw) are draining'),
+    );
+    // Back from maintenance: a new registration takes work again.
+    const again = await w('/v1/workers', { name: 'raw', pools: ['p'], targets: [] });
+    const job = await waitFor('a job for the new registration', async () => {
+      const p = await w('/v1/workers/raw/poll', { epoch: again.json.epoch });
+      return p.json.jobs[0];
+    });
+    const ok = { ok: true, cancelled: false, exitCode: 0, message: 'done' };
+    expect(
+      (await w(`/v1/workers/raw/jobs/${job.id}/result`, { epoch: again.json.epoch, result: ok })).status,
+    ).toBe(200);
+    expect((await finished(co, r.id)).state).toBe('succeeded');
+  });
+
   it('never takes a result from before a coordinator restart as the result of a new job', async () => {
     const co = await coordinator();
     const w = (path: string, json: unknown) => http(co.url, 'POST', path, { token: WORKER, json });
