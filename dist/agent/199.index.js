@@ -129,16 +129,14 @@ class RemoteWorkerProcess {
                     break;
                 if (err instanceof WorkerRefused)
                     throw err;
-                if (err instanceof Unregistered && this.draining) {
-                    // The coordinator gave this worker's jobs up already: nothing is left to finish.
-                    for (const c of this.running.values())
-                        c.abort();
-                    break;
-                }
                 if (err instanceof Unregistered) {
-                    this.log.warn({ reason: err.message }, 'registering again');
+                    // The coordinator gave this registration's jobs up already; a
+                    // draining worker then has nothing left to finish.
                     for (const c of this.running.values())
                         c.abort();
+                    if (this.draining)
+                        break;
+                    this.log.warn({ reason: err.message }, 'registering again');
                     await this.register();
                     continue;
                 }
