@@ -989,8 +989,7 @@ class TaskRunner {
                     this.releasedWithTask.push(target.name);
             }
             else {
-                const { id, ...patch } = end;
-                finished = store.updateAction(id, patch);
+                finished = store.finishAction(end, mutex ? target.name : null);
                 if (!mutex)
                     await finished;
             }
@@ -1005,7 +1004,8 @@ class TaskRunner {
         finally {
             if (mutex && !withTask) {
                 this.deps.heldTargets.delete(target.name);
-                await Promise.all([finished, store.unlockTarget(target.name, a.row.id)]);
+                // An action that ended by an error has no end written to release it.
+                await (finished ?? store.unlockTarget(target.name, a.row.id));
                 this.deps.targetReleases.notify(target.name);
             }
         }
@@ -1022,11 +1022,9 @@ class TaskRunner {
         while (!this.abort.signal.aborted) {
             const seen = workers.seen;
             const p = workers.place(where);
-            if ('worker' in p) {
-                if (said)
-                    await this.setWaiting(a, null);
+            // The action's start, which follows, clears what it waited on.
+            if ('worker' in p)
                 return p;
-            }
             if (p.waitingOn !== said) {
                 said = p.waitingOn;
                 await this.setWaiting(a, said);
@@ -1079,11 +1077,15 @@ class TaskRunner {
         let said = null;
         while (!this.abort.signal.aborted) {
             const seen = this.deps.targetReleases.seen(target.name);
-            const lock = await this.deps.store.lockTarget(target.name, this.task.id, a.row.id);
+            // A target a task of this node holds is not asked of the store: the
+            // answer is known, and a refused lock costs a write.
+            const heldHere = this.deps.heldTargets.get(target.name);
+            const lock = heldHere === undefined
+                ? await this.deps.store.lockTarget(target.name, this.task.id, a.row.id)
+                : { ok: false, holder: heldHere };
             if (lock.ok) {
-                this.deps.heldTargets.add(target.name);
-                if (said)
-                    await this.setWaiting(a, null);
+                this.deps.heldTargets.set(target.name, this.task.id);
+                // Its start (or its end, if the task is cancelled first) clears what it waited on.
                 return true;
             }
             const reason = `target ${target.name} busy with task ${lock.holder} (mutex)`;
@@ -1371,7 +1373,7 @@ class Coordinator {
     stopWake = null;
     waitingTimer = null;
     targetReleases = new Wakeups();
-    heldTargets = new Set();
+    heldTargets = new Map();
     constructor(opts) {
         this.opts = opts;
         this.store = opts.store;
@@ -3545,9 +3547,8 @@ class SqliteStore {
             lease.node, lease.epoch);
             if (changed === 0)
                 throw new types/* StaleLeaseError */.Q(`task ${taskId}`);
-            for (const end of actionEnds) {
-                this.run('UPDATE actions SET state = ?, finished_at = ?, exit_code = ?, message = ? WHERE id = ?', end.state, end.finishedAt, end.exitCode, end.message, end.id);
-            }
+            for (const end of actionEnds)
+                this.endAction(end);
             this.run('DELETE FROM target_locks WHERE task_id = ?', taskId);
         });
     }
@@ -3608,6 +3609,16 @@ class SqliteStore {
         }
         if (sets.length)
             await this.write(() => this.run(`UPDATE actions SET ${sets.join(', ')} WHERE id = ?`, ...values, id));
+    }
+    async finishAction(end, heldTarget) {
+        await this.write(() => {
+            this.endAction(end);
+            if (heldTarget !== null)
+                this.run('DELETE FROM target_locks WHERE target = ? AND action_id = ?', heldTarget, end.id);
+        });
+    }
+    endAction(end) {
+        this.run('UPDATE actions SET state = ?, finished_at = ?, exit_code = ?, message = ?, waiting_on = NULL WHERE id = ?', end.state, end.finishedAt, end.exitCode, end.message, end.id);
     }
     async actionsOf(taskIds) {
         if (taskIds.length === 0)

@@ -751,6 +751,32 @@ export function describeStoreConformance(name: string, open: () => Promise<Opene
         expect((await store.actionsOf([t0, t1])).length).toBe(3);
         expect(await store.actionsOf([])).toEqual([]);
       });
+
+      it("an action's end clears its wait and releases the target it held, and only that", async () => {
+        const l = await lease();
+        const { tasks } = await deploy(store, { tags: ['a'] });
+        await claimAll(l);
+        const t = tasks[0]!.id;
+        const pending = { taskId: t, step: 'deploy', worker: null, state: 'pending' as const, attempt: 0 };
+        await store.insertActions([
+          { ...pending, id: 'act_w1', stepIndex: 0, target: 'web-1' },
+          { ...pending, id: 'act_w2', stepIndex: 0, target: 'web-2' },
+          { ...pending, id: 'act_job', stepIndex: 1, target: null },
+        ]);
+        expect(await store.lockTarget('web-1', t, 'act_w1')).toEqual({ ok: true });
+        expect(await store.lockTarget('web-2', t, 'act_w2')).toEqual({ ok: true });
+        await store.updateAction('act_job', { waitingOn: 'pool default: no worker belongs to it' });
+        const end = { state: 'succeeded' as const, finishedAt: 30, exitCode: 0, message: 'exit code 0' };
+        await store.finishAction({ ...end, id: 'act_w1' }, 'web-1');
+        await store.finishAction({ ...end, id: 'act_job', state: 'cancelled', exitCode: null }, null);
+        // web-1 is free; web-2, held by an action whose end is not written, is not.
+        expect(await store.lockTarget('web-1', 'tsk_b', 'act_b1')).toEqual({ ok: true });
+        expect(await store.lockTarget('web-2', 'tsk_b', 'act_b2')).toEqual({ ok: false, holder: t });
+        const byId = new Map((await store.actionsOf([t])).map((a) => [a.id, a]));
+        expect(byId.get('act_w1')).toMatchObject({ ...end, waitingOn: null });
+        expect(byId.get('act_job')).toMatchObject({ state: 'cancelled', exitCode: null, waitingOn: null });
+        expect(byId.get('act_w2')!.state).toBe('pending');
+      });
     });
 
     describe('events', () => {

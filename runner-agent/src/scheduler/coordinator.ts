@@ -84,7 +84,7 @@ export class Coordinator {
   private stopWake: (() => void) | null = null;
   private waitingTimer: NodeJS.Timeout | null = null;
   private readonly targetReleases = new Wakeups();
-  private readonly heldTargets = new Set<string>();
+  private readonly heldTargets = new Map<string, string>();
 
   constructor(opts: CoordinatorOptions) {
     this.opts = opts;

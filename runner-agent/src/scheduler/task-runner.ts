@@ -38,8 +38,11 @@ export interface TaskRunnerDeps {
   retryBackoffMs: number;
   /** Target locks released on this node: wake-ups for actions waiting on a mutex. */
   targetReleases: Wakeups;
-  /** Targets held by this node's tasks right now (a hint for choosing actions; the store holds the mutex). */
-  heldTargets: Set<string>;
+  /**
+   * Targets held by this node's tasks right now, and by which task: a hint
+   * for choosing and waiting (the store holds the mutex).
+   */
+  heldTargets: Map<string, string>;
   /** Hook for measurements: called when an action's process is about to start. */
   onActionStart?: (taskId: string) => void;
   onActionEnd?: (state: string, seconds: number) => void;
@@ -472,8 +475,7 @@ export class TaskRunner {
         this.endsWithTask.push(end);
         if (mutex) this.releasedWithTask.push(target.name);
       } else {
-        const { id, ...patch } = end;
-        finished = store.updateAction(id, patch);
+        finished = store.finishAction(end, mutex ? target.name : null);
         if (!mutex) await finished;
       }
       this.event(`action.${state}`, {
@@ -486,7 +488,8 @@ export class TaskRunner {
     } finally {
       if (mutex && !withTask) {
         this.deps.heldTargets.delete(target.name);
-        await Promise.all([finished, store.unlockTarget(target.name, a.row.id)]);
+        // An action that ended by an error has no end written to release it.
+        await (finished ?? store.unlockTarget(target.name, a.row.id));
         this.deps.targetReleases.notify(target.name);
       }
     }
@@ -504,10 +507,8 @@ export class TaskRunner {
     while (!this.abort.signal.aborted) {
       const seen = workers.seen;
       const p = workers.place(where);
-      if ('worker' in p) {
-        if (said) await this.setWaiting(a, null);
-        return p;
-      }
+      // The action's start, which follows, clears what it waited on.
+      if ('worker' in p) return p;
       if (p.waitingOn !== said) {
         said = p.waitingOn;
         await this.setWaiting(a, said);
@@ -573,10 +574,16 @@ export class TaskRunner {
     let said: string | null = null;
     while (!this.abort.signal.aborted) {
       const seen = this.deps.targetReleases.seen(target.name);
-      const lock = await this.deps.store.lockTarget(target.name, this.task.id, a.row.id);
+      // A target a task of this node holds is not asked of the store: the
+      // answer is known, and a refused lock costs a write.
+      const heldHere = this.deps.heldTargets.get(target.name);
+      const lock =
+        heldHere === undefined
+          ? await this.deps.store.lockTarget(target.name, this.task.id, a.row.id)
+          : { ok: false as const, holder: heldHere };
       if (lock.ok) {
-        this.deps.heldTargets.add(target.name);
-        if (said) await this.setWaiting(a, null);
+        this.deps.heldTargets.set(target.name, this.task.id);
+        // Its start (or its end, if the task is cancelled first) clears what it waited on.
         return true;
       }
       const reason = `target ${target.name} busy with task ${lock.holder} (mutex)`;

@@ -430,7 +430,8 @@ export class PostgresStore implements Store {
           AND EXISTS (SELECT 1 FROM nodes WHERE name = ${lease.node} AND epoch = ${lease.epoch})
         RETURNING id
       ), ended AS (
-        UPDATE actions a SET state = u.state, finished_at = u.finished_at, exit_code = u.exit_code, message = u.message
+        UPDATE actions a SET state = u.state, finished_at = u.finished_at, exit_code = u.exit_code, message = u.message,
+          waiting_on = NULL
         FROM unnest(${col('id')}::text[], ${col('state')}::text[], ${col('finishedAt')}::bigint[],
           ${col('exitCode')}::int[], ${col('message')}::text[]) AS u (id, state, finished_at, exit_code, message)
         -- By the task's own actions: a join over a few ids is planned as a
@@ -546,6 +547,17 @@ export class PostgresStore implements Store {
     }
     if (Object.keys(set).length === 0) return;
     await this.sql`UPDATE actions SET ${this.sql(set)} WHERE id = ${id}`;
+  }
+
+  async finishAction(end: ActionEnd, heldTarget: string | null): Promise<void> {
+    // One statement, one round trip: the end and the release of its target.
+    await this.sql`
+      WITH ended AS (
+        UPDATE actions SET state = ${end.state}, finished_at = ${end.finishedAt}, exit_code = ${end.exitCode},
+          message = ${end.message}, waiting_on = NULL
+        WHERE id = ${end.id}
+      )
+      DELETE FROM target_locks WHERE target = ${heldTarget} AND action_id = ${end.id}`;
   }
 
   async actionsOf(taskIds: string[]): Promise<ActionRow[]> {

@@ -544,16 +544,7 @@ export class SqliteStore implements Store {
         lease.epoch,
       );
       if (changed === 0) throw new StaleLeaseError(`task ${taskId}`);
-      for (const end of actionEnds) {
-        this.run(
-          'UPDATE actions SET state = ?, finished_at = ?, exit_code = ?, message = ? WHERE id = ?',
-          end.state,
-          end.finishedAt,
-          end.exitCode,
-          end.message,
-          end.id,
-        );
-      }
+      for (const end of actionEnds) this.endAction(end);
       this.run('DELETE FROM target_locks WHERE task_id = ?', taskId);
     });
   }
@@ -662,6 +653,25 @@ export class SqliteStore implements Store {
     }
     if (sets.length)
       await this.write(() => this.run(`UPDATE actions SET ${sets.join(', ')} WHERE id = ?`, ...values, id));
+  }
+
+  async finishAction(end: ActionEnd, heldTarget: string | null): Promise<void> {
+    await this.write(() => {
+      this.endAction(end);
+      if (heldTarget !== null)
+        this.run('DELETE FROM target_locks WHERE target = ? AND action_id = ?', heldTarget, end.id);
+    });
+  }
+
+  private endAction(end: ActionEnd): void {
+    this.run(
+      'UPDATE actions SET state = ?, finished_at = ?, exit_code = ?, message = ?, waiting_on = NULL WHERE id = ?',
+      end.state,
+      end.finishedAt,
+      end.exitCode,
+      end.message,
+      end.id,
+    );
   }
 
   async actionsOf(taskIds: string[]): Promise<ActionRow[]> {

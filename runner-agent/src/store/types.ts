@@ -230,6 +230,11 @@ export interface Store {
 
   insertActions(actions: NewAction[]): Promise<void>;
   updateAction(id: string, patch: Partial<Omit<ActionRow, 'id' | 'taskId'>>): Promise<void>;
+  /**
+   * An action's end (it waits on nothing any more) and, with `heldTarget`,
+   * the release of the target lock it held, in one write.
+   */
+  finishAction(end: ActionEnd, heldTarget: string | null): Promise<void>;
   actionsOf(taskIds: string[]): Promise<ActionRow[]>;
 
   /** Takes the per-target mutex; returns the current holder's task id when it is taken. */
@@ -238,6 +243,7 @@ export interface Store {
     taskId: string,
     actionId: string,
   ): Promise<{ ok: true } | { ok: false; holder: string }>;
+  /** Releases a target lock whose action ended without its end written (see finishAction). */
   unlockTarget(target: string, actionId: string): Promise<void>;
 
   appendEvents(events: NewEvent[]): Promise<void>;
