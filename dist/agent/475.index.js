@@ -3267,6 +3267,10 @@ class SqliteStore {
         // the writes queued before it.
         if (this.queued.length > 0 && !this.db.isTransaction)
             this.commitQueued();
+        return this.prepared(sql);
+    }
+    /** Prepared once: BEGIN and COMMIT too, which db.exec would parse on every transaction. */
+    prepared(sql) {
         let s = this.stmts.get(sql);
         if (!s) {
             s = this.db.prepare(sql);
@@ -3277,6 +3281,17 @@ class SqliteStore {
     all(sql, ...params) {
         return this.q(sql).all(...params);
     }
+    /**
+     * At most `limit` rows of `sql` with a LIMIT appended. SQLite's planner
+     * reads the bound value of `LIMIT ?`, so such a statement is compiled again
+     * on every run, which about doubles the cost of a short one; a literal
+     * LIMIT is not. Rounded up to a power of two, it leaves few statements to cache.
+     */
+    allLimited(sql, limit, ...params) {
+        const literal = limit >= 2 ** 20 ? -1 : 2 ** Math.ceil(Math.log2(Math.max(1, limit)));
+        const rows = this.all(`${sql} LIMIT ${literal}`, ...params);
+        return rows.length > limit ? rows.slice(0, Math.max(0, limit)) : rows;
+    }
     get(sql, ...params) {
         return this.q(sql).get(...params);
     }
@@ -3286,14 +3301,14 @@ class SqliteStore {
     tx(fn) {
         if (this.queued.length > 0)
             this.commitQueued();
-        this.db.exec('BEGIN IMMEDIATE');
+        this.prepared('BEGIN IMMEDIATE').run();
         try {
             const r = fn();
-            this.db.exec('COMMIT');
+            this.prepared('COMMIT').run();
             return r;
         }
         catch (err) {
-            this.db.exec('ROLLBACK');
+            this.prepared('ROLLBACK').run();
             throw err;
         }
     }
@@ -3447,7 +3462,7 @@ class SqliteStore {
         return r ? (0,rows/* toDeployment */.HG)(r) : null;
     }
     async listDeployments(limit) {
-        return this.all('SELECT * FROM deployments ORDER BY created_at DESC, id DESC LIMIT ?', limit).map(rows/* toDeployment */.HG);
+        return this.allLimited('SELECT * FROM deployments ORDER BY created_at DESC, id DESC', limit).map(rows/* toDeployment */.HG);
     }
     async setDeploymentState(id, state) {
         const terminal = !['queued', 'running'].includes(state);
@@ -3465,7 +3480,7 @@ class SqliteStore {
         return !!this.get(`SELECT 1 AS open FROM tasks WHERE deployment_id = ? AND state IN ('queued', 'running') LIMIT 1`, deploymentId);
     }
     async queuedTasks(limit = 100_000) {
-        return this.all(`SELECT * FROM tasks WHERE state = 'queued' ORDER BY ${rows/* claimOrder */.Ln} LIMIT ?`, limit).map(rows/* toTask */.FM);
+        return this.allLimited(`SELECT * FROM tasks WHERE state = 'queued' ORDER BY ${rows/* claimOrder */.Ln}`, limit).map(rows/* toTask */.FM);
     }
     async runningTasks() {
         return this.all(`SELECT * FROM tasks WHERE state = 'running' ORDER BY started_at`).map(rows/* toTask */.FM);
@@ -3488,11 +3503,11 @@ class SqliteStore {
             while (claimed.length < limit) {
                 // The page carries only what choosing needs: most of its rows are not
                 // taken, and a row of every column costs as much to read again.
-                const page = this.all(`SELECT t.id, t.concurrency_tag, t.priority, t.seq, t.deployment_id, d.max_running FROM tasks t
+                const page = this.allLimited(`SELECT t.id, t.concurrency_tag, t.priority, t.seq, t.deployment_id, d.max_running FROM tasks t
            JOIN deployments d ON d.id = t.deployment_id
            WHERE t.state = 'queued' AND (t.priority < ? OR (t.priority = ? AND t.seq > ?))
              AND NOT EXISTS (SELECT 1 FROM tasks r WHERE r.state = 'running' AND r.concurrency_tag = t.concurrency_tag)
-           ORDER BY ${rows/* claimOrder */.Ln} LIMIT ?`, after.priority, after.priority, after.seq, pageSize);
+           ORDER BY ${rows/* claimOrder */.Ln}`, pageSize, after.priority, after.priority, after.seq);
                 for (const r of page) {
                     const tag = String(r.concurrency_tag);
                     if (seenTags.has(tag))
@@ -3650,7 +3665,7 @@ class SqliteStore {
         }
     }
     async eventsSince(deploymentId, afterId, limit) {
-        return this.all('SELECT * FROM events WHERE deployment_id = ? AND id > ? ORDER BY id LIMIT ?', deploymentId, afterId, limit).map(rows/* toEvent */.IZ);
+        return this.allLimited('SELECT * FROM events WHERE deployment_id = ? AND id > ? ORDER BY id', limit, deploymentId, afterId).map(rows/* toEvent */.IZ);
     }
     async taskLog(taskId) {
         return this.all(`SELECT * FROM events WHERE task_id = ? AND type = 'log' ORDER BY id`, taskId).map(rows/* toEvent */.IZ);
@@ -3668,7 +3683,7 @@ class SqliteStore {
          WHERE NOT completed`, deploymentId, Date.now()));
     }
     async pendingCheckRuns(limit) {
-        return this.all('SELECT * FROM check_runs WHERE version > sent_version ORDER BY touched_at LIMIT ?', limit).map(rows/* toCheckRun */.N_);
+        return this.allLimited('SELECT * FROM check_runs WHERE version > sent_version ORDER BY touched_at', limit).map(rows/* toCheckRun */.N_);
     }
     async getCheckRun(deploymentId) {
         const r = this.get('SELECT * FROM check_runs WHERE deployment_id = ?', deploymentId);

@@ -281,6 +281,7 @@ export function describeStoreConformance(name: string, open: () => Promise<Opene
         const high = await deploy(store, { tags: ['c', 'd'], priority: 'high' });
         const later = await deploy(store, { tags: ['e'] });
         expect(ids(await store.queuedTasks())).toEqual(ids([...high.tasks, ...normal.tasks, ...later.tasks]));
+        expect(ids(await store.queuedTasks(3))).toEqual(ids([...high.tasks, normal.tasks[0]!]));
         expect(tags(await store.claimTasks(l, 1))).toEqual(['c']);
         expect(tags(await store.claimTasks(l, 2))).toEqual(['d', 'a']);
         expect(tags(await store.claimTasks(l, 10))).toEqual(['b', 'e']);
@@ -807,6 +808,9 @@ export function describeStoreConformance(name: string, open: () => Promise<Opene
         const page3 = await store.eventsSince(a.deployment.id, page2.at(-1)!.id, 2);
         expect([...page1, ...page2].map((e) => e.id)).toEqual(idsInOrder);
         expect(page3).toEqual([]);
+        const threes = await store.eventsSince(a.deployment.id, 0, 3);
+        expect(threes.map((e) => e.id)).toEqual(idsInOrder.slice(0, 3));
+        expect(await store.eventsSince(a.deployment.id, threes.at(-1)!.id, 3)).toEqual([all[3]]);
 
         const log = await store.taskLog(ta);
         expect(log.map((e) => e.data.line)).toEqual(['one', 'two']);

@@ -138,6 +138,11 @@ export class SqliteStore implements Store {
     // Read your writes: a statement outside the group commit first commits
     // the writes queued before it.
     if (this.queued.length > 0 && !this.db.isTransaction) this.commitQueued();
+    return this.prepared(sql);
+  }
+
+  /** Prepared once: BEGIN and COMMIT too, which db.exec would parse on every transaction. */
+  private prepared(sql: string): StatementSync {
     let s = this.stmts.get(sql);
     if (!s) {
       s = this.db.prepare(sql);
@@ -150,6 +155,18 @@ export class SqliteStore implements Store {
     return this.q(sql).all(...params) as Row[];
   }
 
+  /**
+   * At most `limit` rows of `sql` with a LIMIT appended. SQLite's planner
+   * reads the bound value of `LIMIT ?`, so such a statement is compiled again
+   * on every run, which about doubles the cost of a short one; a literal
+   * LIMIT is not. Rounded up to a power of two, it leaves few statements to cache.
+   */
+  private allLimited(sql: string, limit: number, ...params: SQLInputValue[]): Row[] {
+    const literal = limit >= 2 ** 20 ? -1 : 2 ** Math.ceil(Math.log2(Math.max(1, limit)));
+    const rows = this.all(`${sql} LIMIT ${literal}`, ...params);
+    return rows.length > limit ? rows.slice(0, Math.max(0, limit)) : rows;
+  }
+
   private get(sql: string, ...params: SQLInputValue[]): Row | undefined {
     return this.q(sql).get(...params) as Row | undefined;
   }
@@ -160,13 +177,13 @@ export class SqliteStore implements Store {
 
   private tx<T>(fn: () => T): T {
     if (this.queued.length > 0) this.commitQueued();
-    this.db.exec('BEGIN IMMEDIATE');
+    this.prepared('BEGIN IMMEDIATE').run();
     try {
       const r = fn();
-      this.db.exec('COMMIT');
+      this.prepared('COMMIT').run();
       return r;
     } catch (err) {
-      this.db.exec('ROLLBACK');
+      this.prepared('ROLLBACK').run();
       throw err;
     }
   }
@@ -381,7 +398,7 @@ export class SqliteStore implements Store {
   }
 
   async listDeployments(limit: number): Promise<DeploymentRow[]> {
-    return this.all('SELECT * FROM deployments ORDER BY created_at DESC, id DESC LIMIT ?', limit).map(
+    return this.allLimited('SELECT * FROM deployments ORDER BY created_at DESC, id DESC', limit).map(
       toDeployment,
     );
   }
@@ -418,7 +435,7 @@ export class SqliteStore implements Store {
   }
 
   async queuedTasks(limit = 100_000): Promise<TaskRow[]> {
-    return this.all(`SELECT * FROM tasks WHERE state = 'queued' ORDER BY ${claimOrder} LIMIT ?`, limit).map(
+    return this.allLimited(`SELECT * FROM tasks WHERE state = 'queued' ORDER BY ${claimOrder}`, limit).map(
       toTask,
     );
   }
@@ -444,16 +461,16 @@ export class SqliteStore implements Store {
       while (claimed.length < limit) {
         // The page carries only what choosing needs: most of its rows are not
         // taken, and a row of every column costs as much to read again.
-        const page = this.all(
+        const page = this.allLimited(
           `SELECT t.id, t.concurrency_tag, t.priority, t.seq, t.deployment_id, d.max_running FROM tasks t
            JOIN deployments d ON d.id = t.deployment_id
            WHERE t.state = 'queued' AND (t.priority < ? OR (t.priority = ? AND t.seq > ?))
              AND NOT EXISTS (SELECT 1 FROM tasks r WHERE r.state = 'running' AND r.concurrency_tag = t.concurrency_tag)
-           ORDER BY ${claimOrder} LIMIT ?`,
+           ORDER BY ${claimOrder}`,
+          pageSize,
           after.priority,
           after.priority,
           after.seq,
-          pageSize,
         );
         for (const r of page) {
           const tag = String(r.concurrency_tag);
@@ -728,11 +745,11 @@ export class SqliteStore implements Store {
   }
 
   async eventsSince(deploymentId: string, afterId: number, limit: number): Promise<EventRow[]> {
-    return this.all(
-      'SELECT * FROM events WHERE deployment_id = ? AND id > ? ORDER BY id LIMIT ?',
+    return this.allLimited(
+      'SELECT * FROM events WHERE deployment_id = ? AND id > ? ORDER BY id',
+      limit,
       deploymentId,
       afterId,
-      limit,
     ).map(toEvent);
   }
 
@@ -770,8 +787,8 @@ export class SqliteStore implements Store {
   }
 
   async pendingCheckRuns(limit: number): Promise<CheckRunRow[]> {
-    return this.all(
-      'SELECT * FROM check_runs WHERE version > sent_version ORDER BY touched_at LIMIT ?',
+    return this.allLimited(
+      'SELECT * FROM check_runs WHERE version > sent_version ORDER BY touched_at',
       limit,
     ).map(toCheckRun);
   }
