@@ -19,6 +19,7 @@ import {
   toNode,
   toTask,
 } from './rows.ts';
+import { WalCheckpointer } from './sqlite-checkpointer.ts';
 import { SQLITE_MIGRATIONS } from './sqlite-schema.ts';
 import {
   type ActionEnd,
@@ -99,13 +100,22 @@ export class SqliteStore implements Store {
   private unlock: () => void;
   private stmts = new Map<string, StatementSync>();
   private queued: QueuedWrite[] = [];
+  private checkpointer: WalCheckpointer;
 
   constructor(dataDir: string) {
     mkdirSync(dataDir, { recursive: true });
     this.unlock = lockDataDir(dataDir);
     try {
-      this.db = new DatabaseSync(join(dataDir, 'flotilla.db'));
+      const file = join(dataDir, 'flotilla.db');
+      this.db = new DatabaseSync(file);
       this.db.exec('PRAGMA journal_mode = WAL');
+      // The checkpointer keeps the log short; SQLite checkpoints in a commit
+      // only should the log reach 10,000 pages (40 MB) all the same, or, once
+      // the checkpointer failed, 1,000 pages as by default.
+      this.db.exec('PRAGMA wal_autocheckpoint = 10000');
+      this.checkpointer = new WalCheckpointer(file, () => {
+        if (this.db.isOpen) this.db.exec('PRAGMA wal_autocheckpoint = 1000');
+      });
       // NORMAL in WAL mode survives a crash of the process (kill -9) at any
       // instant; submissions additionally switch to FULL (see createDeployment)
       // so an accepted deployment also survives a power loss.
@@ -172,7 +182,9 @@ export class SqliteStore implements Store {
   }
 
   private run(sql: string, ...params: SQLInputValue[]): number {
-    return Number(this.q(sql).run(...params).changes);
+    const changes = Number(this.q(sql).run(...params).changes);
+    if (!this.db.isTransaction) this.checkpointer.committed();
+    return changes;
   }
 
   private tx<T>(fn: () => T): T {
@@ -181,6 +193,7 @@ export class SqliteStore implements Store {
     try {
       const r = fn();
       this.prepared('COMMIT').run();
+      this.checkpointer.committed();
       return r;
     } catch (err) {
       this.prepared('ROLLBACK').run();
@@ -247,9 +260,12 @@ export class SqliteStore implements Store {
   }
 
   async close(): Promise<void> {
+    const checkpointerClosed = this.checkpointer.close();
     this.commitQueued();
     this.stmts.clear();
     this.db.close();
+    // The data dir stays locked until the thread's connection is gone too.
+    await checkpointerClosed;
     this.unlock();
   }
 
