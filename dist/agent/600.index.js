@@ -3104,7 +3104,8 @@ class WalCheckpointer {
         (this.worker ?? this.start()).postMessage(null);
     }
     start() {
-        const worker = new external_node_worker_threads_.Worker(SOURCE, { eval: true, workerData: { file: this.file } });
+        // No flags of the process's own (--input-type=module would make SOURCE an ES module).
+        const worker = new external_node_worker_threads_.Worker(SOURCE, { eval: true, execArgv: [], workerData: { file: this.file } });
         worker.unref();
         worker.on('message', () => {
             if (this.worker !== worker)
@@ -3131,6 +3132,9 @@ class WalCheckpointer {
         if (!worker)
             return;
         const exited = (0,external_node_events_.once)(worker, 'exit');
+        // Held open until then: closing the last connection checkpoints the log
+        // whole, and a process about to exit would otherwise not wait for it.
+        worker.ref();
         worker.postMessage('close');
         await exited;
     }

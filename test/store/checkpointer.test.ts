@@ -1,12 +1,13 @@
 // The write-ahead log's checkpoints, off the event loop: a real SQLite file
 // written in WAL mode with SQLite's own checkpoints off, so that only the
 // checkpointer's thread moves pages from the log into the database file.
-import { statSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { afterAll, describe, expect, it } from 'vitest';
 import { CHECKPOINT_EVERY, WalCheckpointer } from '../../runner-agent/src/store/sqlite-checkpointer.ts';
-import { removeTempDirs, tempDir, waitFor } from '../helpers/util.ts';
+import { NODE_BIN, REPO, removeTempDirs, tempDir, waitFor } from '../helpers/util.ts';
 
 afterAll(removeTempDirs);
 
@@ -58,5 +59,25 @@ describe('WAL checkpointer', () => {
     expect(failures).toHaveLength(1);
     await checkpointer.close();
     db.close();
+  });
+
+  it("a store's close waits for the thread, even in a process with nothing else left to do", () => {
+    const dataDir = tempDir('flotilla-checkpoint-store-');
+    const script = `
+      import { SqliteStore } from ${JSON.stringify(join(REPO, 'runner-agent/src/store/sqlite.ts'))};
+      const store = new SqliteStore(process.argv[1]);
+      for (let i = 0; i < ${CHECKPOINT_EVERY + 20}; i++)
+        await store.appendEvents([{ deploymentId: 'dep_x', taskId: null, type: 'log', data: { i } }]);
+      await store.close();
+      console.log('closed');`;
+    const r = spawnSync(NODE_BIN, ['--input-type=module', '-e', script, dataDir], { encoding: 'utf8' });
+    expect({ status: r.status, stdout: r.stdout.trim(), stderr: r.stderr }).toEqual({
+      status: 0,
+      stdout: 'closed',
+      stderr: '',
+    });
+    // Unlocked, and the log checkpointed into the database file and removed with the last connection.
+    expect(existsSync(join(dataDir, 'agent.lock'))).toBe(false);
+    expect(existsSync(join(dataDir, 'flotilla.db-wal'))).toBe(false);
   });
 });

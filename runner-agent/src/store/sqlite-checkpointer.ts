@@ -61,7 +61,8 @@ export class WalCheckpointer {
   }
 
   private start(): Worker {
-    const worker = new Worker(SOURCE, { eval: true, workerData: { file: this.file } });
+    // No flags of the process's own (--input-type=module would make SOURCE an ES module).
+    const worker = new Worker(SOURCE, { eval: true, execArgv: [], workerData: { file: this.file } });
     worker.unref();
     worker.on('message', () => {
       if (this.worker !== worker) return;
@@ -86,6 +87,9 @@ export class WalCheckpointer {
     this.inFlight = false;
     if (!worker) return;
     const exited = once(worker, 'exit');
+    // Held open until then: closing the last connection checkpoints the log
+    // whole, and a process about to exit would otherwise not wait for it.
+    worker.ref();
     worker.postMessage('close');
     await exited;
   }
