@@ -3053,10 +3053,13 @@ var external_node_worker_threads_ = __webpack_require__(75919);
 // held up the dispatch of every task behind it (throughput benchmark, three
 // alternated runs: dispatch p99 29-33 ms, against 17-19 ms without those
 // checkpoints). Here a PASSIVE checkpoint, which writers never wait for, runs
-// beside the event loop every CHECKPOINT_EVERY commits. The thread (about
-// 20 MB) starts with the first checkpoint and ends after a while without one,
-// so an idle agent carries none. Should it fail, SQLite's own checkpoints
-// take over again (see SqliteStore).
+// beside the event loop every CHECKPOINT_EVERY commits. Only a commit can
+// start the log over, and only once every page in it is checkpointed: under
+// steady writes the log grows until SQLite's own checkpoint (SqliteStore sets
+// it to 10,000 pages) runs in a commit, copying just the pages written since
+// the thread's last one. The thread (about 20 MB) starts with the first
+// checkpoint and ends after a while without one, so an idle agent carries
+// none. Should it fail, SQLite checkpoints as by default again.
 
 
 const SOURCE = `
@@ -3070,8 +3073,8 @@ parentPort.on('message', (m) => {
   db.close();
   parentPort.close();
 });`;
-/** Commits between checkpoints: at about eight pages a commit, near SQLite's own 1,000 pages. */
-const CHECKPOINT_EVERY = 100;
+/** Commits between checkpoints: at six or seven pages a commit (makespan benchmark), about SQLite's own 1,000 pages. */
+const CHECKPOINT_EVERY = 150;
 class WalCheckpointer {
     worker = null;
     commits = 0;
@@ -3343,9 +3346,10 @@ class SqliteStore {
             const file = (0,external_node_path_.join)(dataDir, 'flotilla.db');
             this.db = new external_node_sqlite_.DatabaseSync(file);
             this.db.exec('PRAGMA journal_mode = WAL');
-            // The checkpointer keeps the log short; SQLite checkpoints in a commit
-            // only should the log reach 10,000 pages (40 MB) all the same, or, once
-            // the checkpointer failed, 1,000 pages as by default.
+            // The checkpointer copies the log into the database file off the event
+            // loop; a commit checkpoints (what is left) and starts the log over once
+            // it reaches 10,000 pages (40 MB), or 1,000 as by default should the
+            // checkpointer fail.
             this.db.exec('PRAGMA wal_autocheckpoint = 10000');
             this.checkpointer = new WalCheckpointer(file, () => {
                 if (this.db.isOpen)

@@ -37,7 +37,10 @@ describe('WAL checkpointer', () => {
     insert.run('x'.repeat(2000));
     checkpointer.committed();
     expect(checkpointer.running).toBe(true);
-    await waitFor('the pages in the database file', () => statSync(file).size > before + 100 * 2000);
+    await waitFor(
+      'the pages in the database file',
+      () => statSync(file).size > before + CHECKPOINT_EVERY * 2000,
+    );
     await waitFor('the idle thread to end', () => !checkpointer.running);
     expect(failures).toEqual([]);
     // The rows are whole, read through the database file and what is left of the log.

@@ -109,9 +109,10 @@ export class SqliteStore implements Store {
       const file = join(dataDir, 'flotilla.db');
       this.db = new DatabaseSync(file);
       this.db.exec('PRAGMA journal_mode = WAL');
-      // The checkpointer keeps the log short; SQLite checkpoints in a commit
-      // only should the log reach 10,000 pages (40 MB) all the same, or, once
-      // the checkpointer failed, 1,000 pages as by default.
+      // The checkpointer copies the log into the database file off the event
+      // loop; a commit checkpoints (what is left) and starts the log over once
+      // it reaches 10,000 pages (40 MB), or 1,000 as by default should the
+      // checkpointer fail.
       this.db.exec('PRAGMA wal_autocheckpoint = 10000');
       this.checkpointer = new WalCheckpointer(file, () => {
         if (this.db.isOpen) this.db.exec('PRAGMA wal_autocheckpoint = 1000');
