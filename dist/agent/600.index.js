@@ -3054,10 +3054,10 @@ var external_node_worker_threads_ = __webpack_require__(75919);
 // alternated runs: dispatch p99 29-33 ms, against 17-19 ms without those
 // checkpoints). Here a PASSIVE checkpoint, which writers never wait for, runs
 // beside the event loop every CHECKPOINT_EVERY commits. Only a commit can
-// start the log over, and only once every page in it is checkpointed: under
-// steady writes the log grows until SQLite's own checkpoint (SqliteStore sets
-// it to 10,000 pages) runs in a commit, copying just the pages written since
-// the thread's last one. The thread (about 20 MB) starts with the first
+// start the log over, and only once every page in it is checkpointed, which
+// under steady writes the thread never sees: so the event loop then
+// checkpoints the few pages written meanwhile (catchUp), and the log stays
+// short. The thread (about 20 MB) starts with the first
 // checkpoint and ends after a while without one, so an idle agent carries
 // none. Should it fail, SQLite checkpoints as by default again.
 
@@ -3082,12 +3082,10 @@ class WalCheckpointer {
     idleTimer = null;
     failed = false;
     file;
-    idleMs;
-    onFail;
-    constructor(file, onFail, idleMs = 10_000) {
+    opts;
+    constructor(file, opts) {
         this.file = file;
-        this.onFail = onFail;
-        this.idleMs = idleMs;
+        this.opts = opts;
     }
     /** Whether the thread is there now. */
     get running() {
@@ -3114,15 +3112,16 @@ class WalCheckpointer {
             if (this.worker !== worker)
                 return;
             this.inFlight = false;
+            this.opts.catchUp();
             if (this.commits >= CHECKPOINT_EVERY)
                 return this.checkpoint();
-            this.idleTimer = setTimeout(() => void this.stop(), this.idleMs);
+            this.idleTimer = setTimeout(() => void this.stop(), this.opts.idleMs ?? 10_000);
             this.idleTimer.unref();
         });
         worker.on('error', (err) => {
             this.failed = true;
             void this.stop();
-            this.onFail(err);
+            this.opts.onFail(err);
         });
         this.worker = worker;
         return worker;
@@ -3347,13 +3346,15 @@ class SqliteStore {
             this.db = new external_node_sqlite_.DatabaseSync(file);
             this.db.exec('PRAGMA journal_mode = WAL');
             // The checkpointer copies the log into the database file off the event
-            // loop; a commit checkpoints (what is left) and starts the log over once
-            // it reaches 10,000 pages (40 MB), or 1,000 as by default should the
-            // checkpointer fail.
+            // loop. Should it fall behind, a commit checkpoints once the log reaches
+            // 10,000 pages (40 MB); should it fail, 1,000 as by default.
             this.db.exec('PRAGMA wal_autocheckpoint = 10000');
-            this.checkpointer = new WalCheckpointer(file, () => {
-                if (this.db.isOpen)
-                    this.db.exec('PRAGMA wal_autocheckpoint = 1000');
+            this.checkpointer = new WalCheckpointer(file, {
+                catchUp: () => this.prepared('PRAGMA wal_checkpoint(PASSIVE)').get(),
+                onFail: () => {
+                    if (this.db.isOpen)
+                        this.db.exec('PRAGMA wal_autocheckpoint = 1000');
+                },
             });
             // NORMAL in WAL mode survives a crash of the process (kill -9) at any
             // instant; submissions additionally switch to FULL (see createDeployment)

@@ -24,7 +24,12 @@ describe('WAL checkpointer', () => {
   it('checkpoints in its thread after enough commits, then ends its thread once idle', async () => {
     const { file, db } = walDatabase();
     const failures: Error[] = [];
-    const checkpointer = new WalCheckpointer(file, (err) => failures.push(err), 300);
+    let caughtUp = 0;
+    const checkpointer = new WalCheckpointer(file, {
+      catchUp: () => caughtUp++,
+      onFail: (err) => failures.push(err),
+      idleMs: 300,
+    });
     const insert = db.prepare('INSERT INTO t (v) VALUES (?)');
     const before = statSync(file).size;
     for (let i = 0; i < CHECKPOINT_EVERY - 1; i++) {
@@ -43,6 +48,7 @@ describe('WAL checkpointer', () => {
     );
     await waitFor('the idle thread to end', () => !checkpointer.running);
     expect(failures).toEqual([]);
+    expect(caughtUp).toBe(1);
     // The rows are whole, read through the database file and what is left of the log.
     expect(db.prepare('SELECT count(*) AS n FROM t').get()).toEqual({ n: CHECKPOINT_EVERY });
     await checkpointer.close();
@@ -52,7 +58,10 @@ describe('WAL checkpointer', () => {
   it('reports a thread that cannot open the database, once, and starts no other', async () => {
     const { file, db } = walDatabase();
     const failures: Error[] = [];
-    const checkpointer = new WalCheckpointer(join(file, 'not-a-dir', 'x.db'), (err) => failures.push(err));
+    const checkpointer = new WalCheckpointer(join(file, 'not-a-dir', 'x.db'), {
+      catchUp: () => {},
+      onFail: (err) => failures.push(err),
+    });
     for (let i = 0; i < CHECKPOINT_EVERY; i++) checkpointer.committed();
     await waitFor('the failure', () => failures.length > 0);
     expect(failures[0]!.message).toMatch(/unable to open database/i);

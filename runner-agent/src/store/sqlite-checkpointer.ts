@@ -5,10 +5,10 @@
 // alternated runs: dispatch p99 29-33 ms, against 17-19 ms without those
 // checkpoints). Here a PASSIVE checkpoint, which writers never wait for, runs
 // beside the event loop every CHECKPOINT_EVERY commits. Only a commit can
-// start the log over, and only once every page in it is checkpointed: under
-// steady writes the log grows until SQLite's own checkpoint (SqliteStore sets
-// it to 10,000 pages) runs in a commit, copying just the pages written since
-// the thread's last one. The thread (about 20 MB) starts with the first
+// start the log over, and only once every page in it is checkpointed, which
+// under steady writes the thread never sees: so the event loop then
+// checkpoints the few pages written meanwhile (catchUp), and the log stays
+// short. The thread (about 20 MB) starts with the first
 // checkpoint and ends after a while without one, so an idle agent carries
 // none. Should it fail, SQLite checkpoints as by default again.
 import { once } from 'node:events';
@@ -29,6 +29,18 @@ parentPort.on('message', (m) => {
 /** Commits between checkpoints: at six or seven pages a commit (makespan benchmark), about SQLite's own 1,000 pages. */
 export const CHECKPOINT_EVERY = 150;
 
+export interface CheckpointerOptions {
+  /**
+   * Run on the event loop after each of the thread's checkpoints: checkpoints
+   * the few pages written meanwhile, so that the next commit starts the log over.
+   */
+  catchUp: () => void;
+  /** The thread failed; it is not started again. */
+  onFail: (err: Error) => void;
+  /** How long the thread stays without a checkpoint to run. */
+  idleMs?: number;
+}
+
 export class WalCheckpointer {
   private worker: Worker | null = null;
   private commits = 0;
@@ -36,13 +48,11 @@ export class WalCheckpointer {
   private idleTimer: NodeJS.Timeout | null = null;
   private failed = false;
   private readonly file: string;
-  private readonly idleMs: number;
-  private readonly onFail: (err: Error) => void;
+  private readonly opts: CheckpointerOptions;
 
-  constructor(file: string, onFail: (err: Error) => void, idleMs = 10_000) {
+  constructor(file: string, opts: CheckpointerOptions) {
     this.file = file;
-    this.onFail = onFail;
-    this.idleMs = idleMs;
+    this.opts = opts;
   }
 
   /** Whether the thread is there now. */
@@ -70,14 +80,15 @@ export class WalCheckpointer {
     worker.on('message', () => {
       if (this.worker !== worker) return;
       this.inFlight = false;
+      this.opts.catchUp();
       if (this.commits >= CHECKPOINT_EVERY) return this.checkpoint();
-      this.idleTimer = setTimeout(() => void this.stop(), this.idleMs);
+      this.idleTimer = setTimeout(() => void this.stop(), this.opts.idleMs ?? 10_000);
       this.idleTimer.unref();
     });
     worker.on('error', (err) => {
       this.failed = true;
       void this.stop();
-      this.onFail(err);
+      this.opts.onFail(err);
     });
     this.worker = worker;
     return worker;

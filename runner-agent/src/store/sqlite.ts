@@ -110,12 +110,14 @@ export class SqliteStore implements Store {
       this.db = new DatabaseSync(file);
       this.db.exec('PRAGMA journal_mode = WAL');
       // The checkpointer copies the log into the database file off the event
-      // loop; a commit checkpoints (what is left) and starts the log over once
-      // it reaches 10,000 pages (40 MB), or 1,000 as by default should the
-      // checkpointer fail.
+      // loop. Should it fall behind, a commit checkpoints once the log reaches
+      // 10,000 pages (40 MB); should it fail, 1,000 as by default.
       this.db.exec('PRAGMA wal_autocheckpoint = 10000');
-      this.checkpointer = new WalCheckpointer(file, () => {
-        if (this.db.isOpen) this.db.exec('PRAGMA wal_autocheckpoint = 1000');
+      this.checkpointer = new WalCheckpointer(file, {
+        catchUp: () => this.prepared('PRAGMA wal_checkpoint(PASSIVE)').get(),
+        onFail: () => {
+          if (this.db.isOpen) this.db.exec('PRAGMA wal_autocheckpoint = 1000');
+        },
       });
       // NORMAL in WAL mode survives a crash of the process (kill -9) at any
       // instant; submissions additionally switch to FULL (see createDeployment)
