@@ -3112,19 +3112,25 @@ class WalCheckpointer {
             if (this.worker !== worker)
                 return;
             this.inFlight = false;
-            this.opts.catchUp();
+            try {
+                this.opts.catchUp();
+            }
+            catch (err) {
+                return this.fail(err);
+            }
             if (this.commits >= CHECKPOINT_EVERY)
                 return this.checkpoint();
             this.idleTimer = setTimeout(() => void this.stop(), this.opts.idleMs ?? 10_000);
             this.idleTimer.unref();
         });
-        worker.on('error', (err) => {
-            this.failed = true;
-            void this.stop();
-            this.opts.onFail(err);
-        });
+        worker.on('error', (err) => this.fail(err));
         this.worker = worker;
         return worker;
+    }
+    fail(err) {
+        this.failed = true;
+        void this.stop();
+        this.opts.onFail(err);
     }
     /** Ends the thread after its connection closed (after a checkpoint it runs). */
     async stop() {

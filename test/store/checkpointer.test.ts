@@ -73,6 +73,23 @@ describe('WAL checkpointer', () => {
     db.close();
   });
 
+  it('a catch-up that throws ends the thread and is reported, not thrown', async () => {
+    const { file, db } = walDatabase();
+    const failures: Error[] = [];
+    const checkpointer = new WalCheckpointer(file, {
+      catchUp: () => {
+        throw new Error('disk I/O error');
+      },
+      onFail: (err) => failures.push(err),
+    });
+    for (let i = 0; i < CHECKPOINT_EVERY; i++) checkpointer.committed();
+    await waitFor('the failure', () => failures.length > 0);
+    expect(failures.map((e) => e.message)).toEqual(['disk I/O error']);
+    await waitFor('the thread to end', () => !checkpointer.running);
+    await checkpointer.close();
+    db.close();
+  });
+
   it("a store's close waits for the thread, even in a process with nothing else left to do", () => {
     const dataDir = tempDir('flotilla-checkpoint-store-');
     const script = `
