@@ -314,7 +314,8 @@ parentPort.on('message', (m) => {
 const BATCH = 1 << 20;
 const MAX_IN_FLIGHT = 8 << 20;
 class Sha256Stream {
-    worker = new node_worker_threads__WEBPACK_IMPORTED_MODULE_0__.Worker(SOURCE, { eval: true });
+    // No flags of the process's own (--input-type=module would make SOURCE an ES module).
+    worker = new node_worker_threads__WEBPACK_IMPORTED_MODULE_0__.Worker(SOURCE, { eval: true, execArgv: [] });
     batch = [];
     batchBytes = 0;
     inFlight = 0;
@@ -372,6 +373,9 @@ class Sha256Stream {
             if (this.failed)
                 return reject(this.failed);
             this.onDigest = { resolve, reject };
+            // Held open for the answer: unreferenced, the thread would let a
+            // process with nothing else to do exit before it.
+            this.worker.ref();
             this.worker.postMessage('digest');
         });
         await this.close();

@@ -18,7 +18,8 @@ const BATCH = 1 << 20;
 const MAX_IN_FLIGHT = 8 << 20;
 
 export class Sha256Stream {
-  private readonly worker = new Worker(SOURCE, { eval: true });
+  // No flags of the process's own (--input-type=module would make SOURCE an ES module).
+  private readonly worker = new Worker(SOURCE, { eval: true, execArgv: [] });
   private batch: Buffer[] = [];
   private batchBytes = 0;
   private inFlight = 0;
@@ -75,6 +76,9 @@ export class Sha256Stream {
     const hex = await new Promise<string>((resolve, reject) => {
       if (this.failed) return reject(this.failed);
       this.onDigest = { resolve, reject };
+      // Held open for the answer: unreferenced, the thread would let a
+      // process with nothing else to do exit before it.
+      this.worker.ref();
       this.worker.postMessage('digest');
     });
     await this.close();
