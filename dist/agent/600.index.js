@@ -3057,9 +3057,9 @@ var external_node_worker_threads_ = __webpack_require__(75919);
 // start the log over, and only once every page in it is checkpointed, which
 // under steady writes the thread never sees: so the event loop then
 // checkpoints the few pages written meanwhile (catchUp), and the log stays
-// short. The thread (about 20 MB) starts with the first
-// checkpoint and ends after a while without one, so an idle agent carries
-// none. Should it fail, SQLite checkpoints as by default again.
+// short. The thread (about 20 MB) starts with the first checkpoint and ends
+// after a while without one, so an idle agent carries none. Should it fail,
+// SQLite checkpoints as by default again.
 
 
 const SOURCE = `
