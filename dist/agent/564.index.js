@@ -606,12 +606,38 @@ function expandDeployment(plan, opts = {}) {
     });
     return { ok: true, value: { project: plan.project, environment, release, tasks } };
 }
+// A target's tenants as a set, made once per list: every task asks targets
+// whether they serve its tenant, and scanning the list each time made the
+// check of a deployment to 5,000 tenants over 200 targets of 1,000 tenants
+// each take 7 s on the agent's event loop (6-18 ms with checkInventory's
+// role filter once per step).
+const tenantSets = new WeakMap();
+function serves(target, tenant) {
+    if (target.tenants === undefined)
+        return true;
+    if (tenant === null)
+        return false;
+    let set = tenantSets.get(target.tenants);
+    if (!set) {
+        set = new Set(target.tenants);
+        tenantSets.set(target.tenants, set);
+    }
+    return set.has(tenant);
+}
+function hasRole(step, target) {
+    return target.roles.some((r) => step.roles.includes(r));
+}
 /** Targets of a step for one tenant: any matching role, and serving that tenant. */
 function targetsFor(step, tenant, inventory) {
     if (step.on !== 'targets')
         return [];
-    return inventory.filter((t) => t.roles.some((r) => step.roles.includes(r)) &&
-        (t.tenants === undefined ? true : tenant !== null && t.tenants.includes(tenant)));
+    return inventory.filter((t) => hasRole(step, t) && serves(t, tenant));
+}
+function noTarget(step, i, tenant) {
+    return {
+        path: `/steps/${i}/targets/roles`,
+        message: `no target has role ${step.roles.join(' or ')}${tenant ? ` and serves tenant ${tenant}` : ' and takes untenanted deployments'}`,
+    };
 }
 /** The actions of every step of one task, or an issue per step that matches no target. */
 function expandActions(plan, tenant, inventory) {
@@ -620,12 +646,8 @@ function expandActions(plan, tenant, inventory) {
         if (step.on === 'worker')
             return [{ step, pool: step.pool }];
         const targets = targetsFor(step, tenant, inventory);
-        if (targets.length === 0) {
-            issues.push({
-                path: `/steps/${i}/targets/roles`,
-                message: `no target has role ${step.roles.join(' or ')}${tenant ? ` and serves tenant ${tenant}` : ' and takes untenanted deployments'}`,
-            });
-        }
+        if (targets.length === 0)
+            issues.push(noTarget(step, i, tenant));
         return targets.map((target) => ({ step, target }));
     });
     return issues.length ? { ok: false, issues } : { ok: true, value: steps };
@@ -633,11 +655,13 @@ function expandActions(plan, tenant, inventory) {
 /** Checks every task of a deployment against an inventory; one issue per distinct problem. */
 function checkInventory(plan, spec, inventory) {
     const byPath = new Map();
+    // Roles do not depend on the tenant: each step's targets by role are found
+    // once, and a task needs only one of them that serves its tenant.
+    const byRole = plan.steps.map((step) => step.on === 'targets' ? inventory.filter((t) => hasRole(step, t)) : []);
     for (const task of spec.tasks) {
-        const r = expandActions(plan, task.tenant?.name ?? null, inventory);
-        if (r.ok)
-            continue;
-        for (const issue of r.issues) {
+        const tenant = task.tenant?.name ?? null;
+        const issues = plan.steps.flatMap((step, i) => step.on === 'targets' && !byRole[i].some((t) => serves(t, tenant)) ? [noTarget(step, i, tenant)] : []);
+        for (const issue of issues) {
             const key = `${issue.path}\0${issue.message.replace(/ and serves tenant .*$/, '')}`;
             const entry = byPath.get(key) ?? { issue, tenants: [] };
             if (task.tenant)
