@@ -71,7 +71,8 @@ export async function makespanBench() {
   // equally busy, so what the agent's side spends beyond the ideal's CPU
   // (the agent, its executors) lengthens the makespan by that much over the cores.
   const cores = availableParallelism();
-  const utilization = (busy: number, seconds: number) => busy / (seconds * cores);
+  const idealUtilization = median.baselineBusySeconds / (ideal * cores);
+  const utilization = median.busySeconds / (median.seconds * cores);
   const extraCpu = median.busySeconds - median.baselineBusySeconds;
   const agentMsPerAction = (median.agentCpuSeconds / ACTIONS) * 1000;
   return {
@@ -83,8 +84,8 @@ export async function makespanBench() {
     ratio,
     roundRatios: ratios,
     ratioToComputedBound: median.seconds / lowerBound,
-    idealUtilization: utilization(median.baselineBusySeconds, ideal),
-    utilization: utilization(median.busySeconds, median.seconds),
+    idealUtilization,
+    utilization,
     extraCpuSeconds: extraCpu,
     agentCpuMsPerAction: agentMsPerAction,
     goal: '<= 1.05',
@@ -93,8 +94,8 @@ export async function makespanBench() {
       `makespan ${fmt(median.seconds)} s vs ideal schedule run here ${fmt(ideal)} s: ratio ${fmt(ratio, 3)} ` +
       `(median of ${rounds.length} rounds: ${spread}; goal <= 1.05); ` +
       `computed bound ${fmt(lowerBound)} s (action ${fmt(d * 1000, 1)} ms): ratio ${fmt(median.seconds / lowerBound, 3)}; ` +
-      `cores busy ${fmt(100 * utilization(median.baselineBusySeconds, ideal), 0)}% (ideal) vs ` +
-      `${fmt(100 * utilization(median.busySeconds, median.seconds), 0)}%, ${fmt(extraCpu)} core-s more, ` +
+      `cores busy ${fmt(100 * idealUtilization, 0)}% (ideal) vs ` +
+      `${fmt(100 * utilization, 0)}%, ${fmt(extraCpu)} core-s more, ` +
       `agent ${fmt(agentMsPerAction, 3)} ms CPU per action`,
   };
 }
