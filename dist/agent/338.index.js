@@ -441,6 +441,7 @@ function spawnerPath() {
 class Executor {
     child = null;
     pending = new Map();
+    outbox = [];
     idleTimer = null;
     /** Scripts running in this executor now. */
     get load() {
@@ -456,16 +457,18 @@ class Executor {
             stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
             execArgv: EXECUTOR_V8_FLAGS,
         });
-        child.on('message', (msg) => {
-            const p = this.pending.get(msg.id);
-            if (!p)
-                return;
-            if (msg.op === 'line')
-                p.onLine(msg.stream, msg.line);
-            else {
-                this.pending.delete(msg.id);
-                p.done(msg.result);
-                this.idleLater();
+        child.on('message', (batch) => {
+            for (const msg of batch) {
+                const p = this.pending.get(msg.id);
+                if (!p)
+                    continue;
+                if (msg.op === 'line')
+                    p.onLine(msg.stream, msg.line);
+                else {
+                    this.pending.delete(msg.id);
+                    p.done(msg.result);
+                    this.idleLater();
+                }
             }
         });
         child.on('exit', (code, signal) => {
@@ -493,8 +496,8 @@ class Executor {
         return new Promise((resolve) => {
             if (signal.aborted)
                 return resolve({ exitCode: null, reason: 'cancelled', message: 'cancelled before it started' });
-            const child = this.ensure();
-            const onAbort = () => child.send({ op: 'cancel', id });
+            this.ensure();
+            const onAbort = () => this.post({ op: 'cancel', id });
             signal.addEventListener('abort', onAbort, { once: true });
             this.pending.set(id, {
                 onLine,
@@ -503,13 +506,31 @@ class Executor {
                     resolve(r);
                 },
             });
-            child.send({ op: 'run', id, run: spec });
+            this.post({ op: 'run', id, run: spec });
         });
+    }
+    /**
+     * Messages go out once the current turn's work is done, in one write:
+     * every message wakes the executor (a cross-core wake-up, dear in a
+     * virtual machine), and actions often start several at a time.
+     */
+    post(msg) {
+        if (this.outbox.length === 0)
+            process.nextTick(() => this.flush());
+        this.outbox.push(msg);
+    }
+    flush() {
+        if (this.outbox.length === 0)
+            return;
+        const batch = this.outbox;
+        this.outbox = [];
+        this.child?.send(batch);
     }
     close() {
         if (this.idleTimer)
             clearTimeout(this.idleTimer);
         this.idleTimer = null;
+        this.flush();
         const child = this.child;
         this.child = null;
         child?.disconnect();

@@ -126,27 +126,46 @@ function formatMs(ms) {
 // from this process, and would stall the agent's event loop; here it runs on
 // another core. It imports nothing but node:* modules and process.ts.
 //
-// Protocol (IPC messages): in  { op: 'run', id, run: ScriptRunSpec } | { op: 'cancel', id }
-//                          out { op: 'line', id, stream, line } | { op: 'done', id, result }
+// Protocol (IPC messages, each an array of these, sent once per turn of the
+// sender's event loop): in  { op: 'run', id, run: ScriptRunSpec } | { op: 'cancel', id }
+//                       out { op: 'line', id, stream, line } | { op: 'done', id, result }
 
 
 
 
 if (process.send) {
     const send = process.send.bind(process);
+    // Scripts that end (or print) in one turn of the loop are told in one
+    // message: each message wakes the agent.
+    let outbox = [];
+    const post = (msg) => {
+        if (outbox.length === 0)
+            setImmediate(() => {
+                const batch = outbox;
+                outbox = [];
+                // After the agent is gone there is no one to tell (see 'disconnect').
+                if (process.connected)
+                    send(batch);
+            });
+        outbox.push(msg);
+    };
     const running = new Map();
-    process.on('message', (msg) => {
+    const handle = (msg) => {
         if (msg.op === 'cancel') {
             running.get(msg.id)?.abort();
             return;
         }
         const abort = new AbortController();
         running.set(msg.id, abort);
-        const onLine = (stream, line) => send({ op: 'line', id: msg.id, stream, line });
+        const onLine = (stream, line) => post({ op: 'line', id: msg.id, stream, line });
         void run(msg.run, abort.signal, onLine).then((result) => {
             running.delete(msg.id);
-            send({ op: 'done', id: msg.id, result });
+            post({ op: 'done', id: msg.id, result });
         });
+    };
+    process.on('message', (batch) => {
+        for (const msg of batch)
+            handle(msg);
     });
     // The agent is gone (even by kill -9): nothing may keep running in its name.
     // Aborting stops every script (SIGTERM, then SIGKILL); this process exits

@@ -41,6 +41,7 @@ function spawnerPath(): string {
 export class Executor {
   private child: ChildProcess | null = null;
   private readonly pending = new Map<string, Pending>();
+  private outbox: ToExecutor[] = [];
   private idleTimer: NodeJS.Timeout | null = null;
 
   /** Scripts running in this executor now. */
@@ -56,14 +57,16 @@ export class Executor {
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
       execArgv: EXECUTOR_V8_FLAGS,
     });
-    child.on('message', (msg: FromExecutor) => {
-      const p = this.pending.get(msg.id);
-      if (!p) return;
-      if (msg.op === 'line') p.onLine(msg.stream, msg.line);
-      else {
-        this.pending.delete(msg.id);
-        p.done(msg.result);
-        this.idleLater();
+    child.on('message', (batch: FromExecutor[]) => {
+      for (const msg of batch) {
+        const p = this.pending.get(msg.id);
+        if (!p) continue;
+        if (msg.op === 'line') p.onLine(msg.stream, msg.line);
+        else {
+          this.pending.delete(msg.id);
+          p.done(msg.result);
+          this.idleLater();
+        }
       }
     });
     child.on('exit', (code, signal) => {
@@ -96,8 +99,8 @@ export class Executor {
     return new Promise((resolve) => {
       if (signal.aborted)
         return resolve({ exitCode: null, reason: 'cancelled', message: 'cancelled before it started' });
-      const child = this.ensure();
-      const onAbort = () => child.send({ op: 'cancel', id } satisfies ToExecutor);
+      this.ensure();
+      const onAbort = () => this.post({ op: 'cancel', id });
       signal.addEventListener('abort', onAbort, { once: true });
       this.pending.set(id, {
         onLine,
@@ -106,13 +109,31 @@ export class Executor {
           resolve(r);
         },
       });
-      child.send({ op: 'run', id, run: spec } satisfies ToExecutor);
+      this.post({ op: 'run', id, run: spec });
     });
+  }
+
+  /**
+   * Messages go out once the current turn's work is done, in one write:
+   * every message wakes the executor (a cross-core wake-up, dear in a
+   * virtual machine), and actions often start several at a time.
+   */
+  private post(msg: ToExecutor): void {
+    if (this.outbox.length === 0) process.nextTick(() => this.flush());
+    this.outbox.push(msg);
+  }
+
+  private flush(): void {
+    if (this.outbox.length === 0) return;
+    const batch = this.outbox;
+    this.outbox = [];
+    this.child?.send(batch);
   }
 
   close(): void {
     if (this.idleTimer) clearTimeout(this.idleTimer);
     this.idleTimer = null;
+    this.flush();
     const child = this.child;
     this.child = null;
     child?.disconnect();

@@ -4,8 +4,9 @@
 // from this process, and would stall the agent's event loop; here it runs on
 // another core. It imports nothing but node:* modules and process.ts.
 //
-// Protocol (IPC messages): in  { op: 'run', id, run: ScriptRunSpec } | { op: 'cancel', id }
-//                          out { op: 'line', id, stream, line } | { op: 'done', id, result }
+// Protocol (IPC messages, each an array of these, sent once per turn of the
+// sender's event loop): in  { op: 'run', id, run: ScriptRunSpec } | { op: 'cancel', id }
+//                       out { op: 'line', id, stream, line } | { op: 'done', id, result }
 import { mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
@@ -29,8 +30,21 @@ export type FromExecutor =
 
 if (process.send) {
   const send = process.send.bind(process);
+  // Scripts that end (or print) in one turn of the loop are told in one
+  // message: each message wakes the agent.
+  let outbox: FromExecutor[] = [];
+  const post = (msg: FromExecutor) => {
+    if (outbox.length === 0)
+      setImmediate(() => {
+        const batch = outbox;
+        outbox = [];
+        // After the agent is gone there is no one to tell (see 'disconnect').
+        if (process.connected) send(batch);
+      });
+    outbox.push(msg);
+  };
   const running = new Map<string, AbortController>();
-  process.on('message', (msg: ToExecutor) => {
+  const handle = (msg: ToExecutor) => {
     if (msg.op === 'cancel') {
       running.get(msg.id)?.abort();
       return;
@@ -38,11 +52,14 @@ if (process.send) {
     const abort = new AbortController();
     running.set(msg.id, abort);
     const onLine = (stream: 'stdout' | 'stderr', line: string) =>
-      send({ op: 'line', id: msg.id, stream, line } satisfies FromExecutor);
+      post({ op: 'line', id: msg.id, stream, line });
     void run(msg.run, abort.signal, onLine).then((result) => {
       running.delete(msg.id);
-      send({ op: 'done', id: msg.id, result } satisfies FromExecutor);
+      post({ op: 'done', id: msg.id, result });
     });
+  };
+  process.on('message', (batch: ToExecutor[]) => {
+    for (const msg of batch) handle(msg);
   });
   // The agent is gone (even by kill -9): nothing may keep running in its name.
   // Aborting stops every script (SIGTERM, then SIGKILL); this process exits
