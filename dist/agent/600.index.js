@@ -655,6 +655,9 @@ class TaskRunner {
     endsWithTask = [];
     /** Targets whose locks the task's end releases. */
     releasedWithTask = [];
+    /** Action ends not yet written (see afterWrite), and the first that failed. */
+    endWrites = [];
+    endWriteError;
     constructor(deps, task, deployment) {
         this.deps = deps;
         this.task = task;
@@ -693,14 +696,19 @@ class TaskRunner {
         })));
         this.steps = steps;
         this.unsaved = steps.flat().map((a) => a.row);
+        let outcome;
         try {
-            return await this.runSteps(steps);
+            outcome = await this.runSteps(steps);
         }
         finally {
             for (const w of this.usedWorkers)
                 w.releasePackages(this.task.id);
             await this.saveActions();
+            await Promise.all(this.endWrites);
         }
+        if (this.endWriteError !== undefined)
+            throw this.endWriteError;
+        return outcome;
     }
     /** Called once the task's end is written (or its lease lost): its last target locks are free. */
     endWritten() {
@@ -804,7 +812,10 @@ class TaskRunner {
         while (remaining.length > 0 && !this.abort.signal.aborted && failures <= allowed) {
             if (running.size >= window) {
                 await waitingForWindow();
-                await Promise.race(running);
+                // An action may have ended meanwhile (its end is not waited for): a
+                // race over an empty set would never settle.
+                if (running.size >= window)
+                    await Promise.race(running);
                 continue;
             }
             const p = this.runAction(step, takeNext()).then((ok) => {
@@ -934,7 +945,7 @@ class TaskRunner {
             return false;
         }
         // The action's final state and the release of its target are written together.
-        let finished = null;
+        let finished;
         let withTask = false;
         try {
             let result = { ok: false, cancelled: false, exitCode: null, message: '' };
@@ -990,8 +1001,6 @@ class TaskRunner {
             }
             else {
                 finished = store.finishAction(end, mutex ? target.name : null);
-                if (!mutex)
-                    await finished;
             }
             this.event(`action.${state}`, {
                 actionId: a.row.id,
@@ -1005,10 +1014,24 @@ class TaskRunner {
             if (mutex && !withTask) {
                 this.deps.heldTargets.delete(target.name);
                 // An action that ended by an error has no end written to release it.
-                await (finished ?? store.unlockTarget(target.name, a.row.id));
-                this.deps.targetReleases.notify(target.name);
+                const released = finished ?? store.unlockTarget(target.name, a.row.id);
+                this.afterWrite(released.then(() => this.deps.targetReleases.notify(target.name)));
             }
+            else if (finished)
+                this.afterWrite(finished);
         }
+    }
+    /**
+     * The next action need not wait for an action's end to be written: writes
+     * are stored in the order they are made, so no later write of the task
+     * lands without it, and the two share a commit. Only the task's end waits
+     * for them all (see run); so does the release of a target, told to tasks
+     * waiting for it once written.
+     */
+    afterWrite(written) {
+        this.endWrites.push(written.catch((err) => {
+            this.endWriteError ??= err;
+        }));
     }
     /**
      * Waits for a worker: the one hosting the target (online and under its

@@ -1,8 +1,9 @@
 // A store that fails for a moment must not lose a task's end: the task keeps
-// its slot and its tag until the end is written, and then the queue moves on.
-// The real Coordinator and SqliteStore; the store is wrapped so that its first
-// finishTask calls throw, because no local peer fails on demand the way a
-// database does for a moment (a dropped connection, a full disk).
+// its slot and its tag until the end is written, and then the queue moves on;
+// an action's end it does not take fails the task. The real Coordinator and
+// SqliteStore; the store is wrapped so that its first calls of one method
+// throw, because no local peer fails on demand the way a database does for a
+// moment (a dropped connection, a full disk).
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -10,16 +11,21 @@ import pino from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Coordinator } from '../../runner-agent/src/scheduler/coordinator.ts';
 import { SqliteStore } from '../../runner-agent/src/store/sqlite.ts';
-import type { Store } from '../../runner-agent/src/store/types.ts';
-import type { AcquireReport, ActionResult, Worker } from '../../runner-agent/src/worker/types.ts';
+import type {
+  AcquireReport,
+  ActionRequest,
+  ActionResult,
+  Worker,
+} from '../../runner-agent/src/worker/types.ts';
+import type { Target } from '../../src/plan/index.ts';
 
 /** Runs every action at once, successfully: the scheduling is what is under test. */
 class InstantWorker implements Worker {
   readonly name = 'instant';
   readonly pools = ['default'];
-  readonly targets = [];
+  readonly targets: readonly Target[] = [];
   runningActions = 0;
-  async execute(): Promise<ActionResult> {
+  async execute(_request: ActionRequest): Promise<ActionResult> {
     return { ok: true, cancelled: false, exitCode: 0, message: 'exit code 0' };
   }
   acquire(): Promise<AcquireReport> {
@@ -33,69 +39,117 @@ afterEach(async () => {
   for (const c of cleanups.splice(0)) await c();
 });
 
+/**
+ * A coordinator on a real store whose first `failures` calls of `method`
+ * throw an I/O error; `calls` records the first argument of every call.
+ */
+async function withFailing(method: 'finishTask' | 'finishAction', failures: number, worker: Worker) {
+  const dir = await mkdtemp(join(tmpdir(), 'flotilla-store-errors-'));
+  const real = new SqliteStore(dir);
+  let failuresLeft = failures;
+  const calls: unknown[] = [];
+  const store = new Proxy(real, {
+    get(target, prop, receiver) {
+      const value = Reflect.get(target, prop, receiver);
+      if (prop !== method) return typeof value === 'function' ? value.bind(target) : value;
+      return async (...args: unknown[]) => {
+        calls.push(args[0]);
+        if (failuresLeft-- > 0) throw new Error('SQLITE_IOERR: disk I/O error');
+        return (value as (...a: unknown[]) => Promise<void>).apply(real, args);
+      };
+    },
+  });
+  const errors: string[] = [];
+  const log = pino({ level: 'error' }, { write: (line: string) => errors.push(JSON.parse(line).msg) });
+  const coordinator = new Coordinator({
+    store,
+    node: 'node-1',
+    taskCap: 5,
+    worker,
+    log,
+    leaseTtlMs: 30_000,
+    retryBackoffMs: 10,
+  });
+  cleanups.push(async () => {
+    await coordinator.stop();
+    await real.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+  await coordinator.start();
+  const finished = async (deploymentId: string) => {
+    const deadline = Date.now() + 10_000;
+    while (['queued', 'running'].includes((await real.getDeployment(deploymentId))!.state)) {
+      if (Date.now() > deadline) throw new Error('the deployment did not finish');
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  };
+  return { dir, real, coordinator, calls, errors, finished };
+}
+
+const plan = (rest: Record<string, unknown>) => ({
+  plan: { version: 1, project: 'app', environment: 'prod', release: 'r1', ...rest },
+});
+
 describe('store errors', () => {
   it('writes a task end again until the store takes it; the tag waits for it, nothing is lost', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'flotilla-store-errors-'));
-    const real = new SqliteStore(dir);
-    let failuresLeft = 2;
-    const finishCalls: string[] = [];
-    const store = new Proxy(real, {
-      get(target, prop, receiver) {
-        const value = Reflect.get(target, prop, receiver);
-        if (prop !== 'finishTask') return typeof value === 'function' ? value.bind(target) : value;
-        return async (...args: Parameters<Store['finishTask']>) => {
-          finishCalls.push(args[0]);
-          if (failuresLeft-- > 0) throw new Error('SQLITE_IOERR: disk I/O error');
-          return real.finishTask(...args);
-        };
-      },
-    });
-    const errors: string[] = [];
-    const log = pino({ level: 'error' }, { write: (line: string) => errors.push(JSON.parse(line).msg) });
-    const coordinator = new Coordinator({
-      store,
-      node: 'node-1',
-      taskCap: 5,
-      worker: new InstantWorker(),
-      log,
-      leaseTtlMs: 30_000,
-      retryBackoffMs: 10,
-    });
-    cleanups.push(async () => {
-      await coordinator.stop();
-      await real.close();
-      await rm(dir, { recursive: true, force: true });
-    });
-    await coordinator.start();
+    const { real, coordinator, calls, errors, finished } = await withFailing(
+      'finishTask',
+      2,
+      new InstantWorker(),
+    );
     const order: string[] = [];
     coordinator.signals.on('taskStarted', (id: string) => order.push(`start ${id}`));
     coordinator.signals.on('taskFinished', (id: string) => order.push(`end ${id}`));
 
     // Two tenants in one tag: the second may start only once the first's end is written.
     const { deployment, tasks } = await coordinator.submit(
-      {
-        plan: {
-          version: 1,
-          project: 'app',
-          environment: 'prod',
-          release: 'r1',
-          tenants: ['a', 'b'],
-          concurrency: { tag: 'one-tag' },
-          steps: [{ name: 'hello', on: 'worker', run: 'true' }],
-        },
-      },
+      plan({
+        tenants: ['a', 'b'],
+        concurrency: { tag: 'one-tag' },
+        steps: [{ name: 'hello', on: 'worker', run: 'true' }],
+      }),
       'http://test',
     );
-    const deadline = Date.now() + 10_000;
-    while ((await real.getDeployment(deployment.id))!.state !== 'succeeded') {
-      if (Date.now() > deadline) throw new Error('the deployment did not finish');
-      await new Promise((r) => setTimeout(r, 20));
-    }
+    await finished(deployment.id);
 
     const [a, b] = tasks.map((t) => t.id);
-    expect(finishCalls).toEqual([a, a, a, b]);
+    expect(calls).toEqual([a, a, a, b]);
     expect(order).toEqual([`start ${a}`, `end ${a}`, `start ${b}`, `end ${b}`]);
     expect((await real.tasksOf(deployment.id)).map((t) => t.state)).toEqual(['succeeded', 'succeeded']);
     expect(errors.filter((m) => m.startsWith('could not record the end of the task'))).toHaveLength(2);
+  });
+
+  it('an action end the store does not take fails its task at the task end, and frees the target', async () => {
+    const ran: string[] = [];
+    const targets = ['web-1', 'web-2', 'web-3'].map((name) => ({
+      name,
+      roles: ['web'],
+      host: 'localhost',
+      root: join(tmpdir(), 'flotilla-unused', name),
+    }));
+    const worker = new (class extends InstantWorker {
+      override readonly targets = targets;
+      override async execute(request: ActionRequest): Promise<ActionResult> {
+        ran.push(request.target!.name);
+        return super.execute(request);
+      }
+    })();
+    const { real, coordinator, errors, finished } = await withFailing('finishAction', 1, worker);
+    const { deployment, tasks } = await coordinator.submit(
+      plan({ steps: [{ name: 'roll', targets: { roles: ['web'] }, window: 1, run: 'true' }] }),
+      'http://test',
+    );
+    await finished(deployment.id);
+
+    // The end of the first action was lost; the next ones did not wait for it.
+    expect(ran.sort()).toEqual(['web-1', 'web-2', 'web-3']);
+    const [task] = await real.tasksOf(deployment.id);
+    expect(task).toMatchObject({ id: tasks[0]!.id, state: 'failed' });
+    expect(task!.message).toMatch(/SQLITE_IOERR/);
+    expect(errors).toContain('task failed unexpectedly');
+    // The lock its end would have released went with the task's end.
+    for (const t of ['web-1', 'web-2', 'web-3']) {
+      expect(await real.lockTarget(t, 'tsk_later', 'act_later')).toEqual({ ok: true });
+    }
   });
 });

@@ -121,6 +121,9 @@ export class TaskRunner {
   readonly endsWithTask: ActionEnd[] = [];
   /** Targets whose locks the task's end releases. */
   private readonly releasedWithTask: string[] = [];
+  /** Action ends not yet written (see afterWrite), and the first that failed. */
+  private endWrites: Promise<void>[] = [];
+  private endWriteError: unknown;
 
   constructor(deps: TaskRunnerDeps, task: TaskRow, deployment: DeploymentRow) {
     this.deps = deps;
@@ -165,12 +168,16 @@ export class TaskRunner {
     );
     this.steps = steps;
     this.unsaved = steps.flat().map((a) => a.row);
+    let outcome: TaskOutcome;
     try {
-      return await this.runSteps(steps);
+      outcome = await this.runSteps(steps);
     } finally {
       for (const w of this.usedWorkers) w.releasePackages(this.task.id);
       await this.saveActions();
+      await Promise.all(this.endWrites);
     }
+    if (this.endWriteError !== undefined) throw this.endWriteError;
+    return outcome;
   }
 
   /** Called once the task's end is written (or its lease lost): its last target locks are free. */
@@ -282,7 +289,9 @@ export class TaskRunner {
     while (remaining.length > 0 && !this.abort.signal.aborted && failures <= allowed) {
       if (running.size >= window) {
         await waitingForWindow();
-        await Promise.race(running);
+        // An action may have ended meanwhile (its end is not waited for): a
+        // race over an empty set would never settle.
+        if (running.size >= window) await Promise.race(running);
         continue;
       }
       const p = this.runAction(step, takeNext()).then((ok) => {
@@ -424,7 +433,7 @@ export class TaskRunner {
       return false;
     }
     // The action's final state and the release of its target are written together.
-    let finished: Promise<void> | null = null;
+    let finished: Promise<void> | undefined;
     let withTask = false;
     try {
       let result: ActionResult = { ok: false, cancelled: false, exitCode: null, message: '' };
@@ -476,7 +485,6 @@ export class TaskRunner {
         if (mutex) this.releasedWithTask.push(target.name);
       } else {
         finished = store.finishAction(end, mutex ? target.name : null);
-        if (!mutex) await finished;
       }
       this.event(`action.${state}`, {
         actionId: a.row.id,
@@ -489,10 +497,25 @@ export class TaskRunner {
       if (mutex && !withTask) {
         this.deps.heldTargets.delete(target.name);
         // An action that ended by an error has no end written to release it.
-        await (finished ?? store.unlockTarget(target.name, a.row.id));
-        this.deps.targetReleases.notify(target.name);
-      }
+        const released = finished ?? store.unlockTarget(target.name, a.row.id);
+        this.afterWrite(released.then(() => this.deps.targetReleases.notify(target.name)));
+      } else if (finished) this.afterWrite(finished);
     }
+  }
+
+  /**
+   * The next action need not wait for an action's end to be written: writes
+   * are stored in the order they are made, so no later write of the task
+   * lands without it, and the two share a commit. Only the task's end waits
+   * for them all (see run); so does the release of a target, told to tasks
+   * waiting for it once written.
+   */
+  private afterWrite(written: Promise<void>): void {
+    this.endWrites.push(
+      written.catch((err: unknown) => {
+        this.endWriteError ??= err;
+      }),
+    );
   }
 
   /**
