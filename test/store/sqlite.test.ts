@@ -113,3 +113,82 @@ describe('SqliteStore data dir', () => {
     expect((await store.runningTasks()).map((t) => t.id)).toEqual([d.tasks[1]!.id]);
   });
 });
+
+// The group commit, watched from a second connection to the same file: what
+// it sees is what a crash at that instant would leave.
+describe('SqliteStore group commit', () => {
+  let dir: string;
+  let store: SqliteStore;
+  let other: DatabaseSync;
+  const lockHolder = (target: string) =>
+    other.prepare('SELECT task_id FROM target_locks WHERE target = ?').get(target)?.task_id ?? null;
+  const actionState = (id: string) => other.prepare('SELECT state FROM actions WHERE id = ?').get(id)?.state;
+
+  beforeEach(async () => {
+    dir = await tempDir();
+    store = new SqliteStore(dir);
+    other = new DatabaseSync(join(dir, 'flotilla.db'), { readOnly: true });
+  });
+  afterEach(async () => {
+    other.close();
+    await store.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  async function runningTask() {
+    const node = await store.registerNode('n1', 5);
+    const lease = { node: 'n1', epoch: node.epoch };
+    await deploy(store, { tags: ['a'] });
+    const [task] = await store.claimTasks(lease, 1);
+    const act = { id: 'act_1', taskId: task!.id, stepIndex: 0, step: 's', target: 'web-1', worker: null };
+    await store.insertActions([{ ...act, state: 'pending', attempt: 0 }]);
+    return { lease, task: task! };
+  }
+
+  it('writes of one turn commit together, each resolving only once committed', async () => {
+    const { task } = await runningTask();
+    const started = store.startAction(
+      { id: 'act_1', taskId: task.id, attempt: 1, worker: 'w', startedAt: Date.now() },
+      null,
+    );
+    const logged = store.appendEvents([
+      { deploymentId: task.deploymentId, taskId: task.id, type: 'log', data: {} },
+    ]);
+    expect(actionState('act_1')).toBe('pending');
+    await Promise.all([started, logged]);
+    expect(actionState('act_1')).toBe('running');
+  });
+
+  it('a write that throws is rolled back alone; the others of its turn commit', async () => {
+    const { task, lease } = await runningTask();
+    const started = store.startAction(
+      { id: 'act_1', taskId: task.id, attempt: 1, worker: 'w', startedAt: Date.now() },
+      null,
+    );
+    const stale = store.finishTask(task.id, { ...lease, epoch: lease.epoch + 7 }, 'succeeded', null, [
+      { id: 'act_1', state: 'succeeded', finishedAt: Date.now(), exitCode: 0, message: 'exit code 0' },
+    ]);
+    await expect(stale).rejects.toThrow(/task/);
+    await started;
+    expect(actionState('act_1')).toBe('running');
+  });
+
+  it('a target lock resolves once committed; a refused one names its holder', async () => {
+    const { task } = await runningTask();
+    const locked = store.lockTarget('web-1', task.id, 'act_1');
+    expect(lockHolder('web-1')).toBeNull();
+    expect(await locked).toEqual({ ok: true });
+    expect(lockHolder('web-1')).toBe(task.id);
+    expect(await store.lockTarget('web-1', 'tsk_other', 'act_2')).toEqual({ ok: false, holder: task.id });
+  });
+
+  it('writes of one turn run in the order they were made', async () => {
+    const { task } = await runningTask();
+    const first = store.lockTarget('web-1', 'tsk_first', 'act_0');
+    const unlocked = store.unlockTarget('web-1', 'act_0');
+    // Made in this turn after the unlock: it finds the target free.
+    const second = store.lockTarget('web-1', task.id, 'act_1');
+    expect(await Promise.all([first, unlocked, second])).toEqual([{ ok: true }, undefined, { ok: true }]);
+    expect(lockHolder('web-1')).toBe(task.id);
+  });
+});
