@@ -504,11 +504,13 @@ export class TaskRunner {
   }
 
   /**
-   * The next action need not wait for an action's end to be written: writes
-   * are stored in the order they are made, so no later write of the task
-   * lands without it, and the two share a commit. Only the task's end waits
-   * for them all (see run); so does the release of a target, told to tasks
-   * waiting for it once written.
+   * The next action need not wait for an action's end to be written. The
+   * embedded store writes in the order writes are made, so the next action's
+   * writes commit with the end or after it; PostgreSQL runs them side by side,
+   * a round trip saved, and a crash between the two leaves both actions
+   * running, which recovery cancels alike. Only the task's end waits for them
+   * all (see run); so does the release of a target: tasks waiting for it are
+   * told once it is written.
    */
   private afterWrite(written: Promise<void>): void {
     this.endWrites.push(
