@@ -279,7 +279,7 @@ class RemoteWorkerProcess {
             c.abort();
         while (this.running.size > 0)
             await sleep(20, new AbortController().signal);
-        this.local.close();
+        await this.local.close();
         await this.cache.close();
         await this.http.close();
     }

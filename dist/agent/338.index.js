@@ -489,7 +489,7 @@ class Executor {
     idleLater() {
         if (this.pending.size > 0 || !this.child)
             return;
-        this.idleTimer = setTimeout(() => this.close(), IDLE_MS);
+        this.idleTimer = setTimeout(() => void this.close(), IDLE_MS);
         this.idleTimer.unref();
     }
     run(id, spec, signal, onLine) {
@@ -526,6 +526,10 @@ class Executor {
         this.outbox = [];
         this.child?.send(batch);
     }
+    /**
+     * Resolves once the helper is gone: it stops its scripts and removes its
+     * scratch directories first, so nothing it does outlives the agent's stop.
+     */
     close() {
         if (this.idleTimer)
             clearTimeout(this.idleTimer);
@@ -533,7 +537,12 @@ class Executor {
         this.flush();
         const child = this.child;
         this.child = null;
-        child?.disconnect();
+        if (!child || child.exitCode !== null || child.signalCode !== null)
+            return Promise.resolve();
+        const exited = new Promise((resolve) => child.once('exit', () => resolve()));
+        if (child.connected)
+            child.disconnect();
+        return exited;
     }
 }
 
@@ -644,9 +653,9 @@ class LocalWorker {
             this.opts.packages.release(request.actionId);
         }
     }
-    close() {
-        for (const executor of this.executors)
-            executor.close();
+    /** Resolves once every executor process is gone. */
+    async close() {
+        await Promise.all(this.executors.map((e) => e.close()));
     }
 }
 

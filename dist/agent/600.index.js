@@ -3927,7 +3927,7 @@ async function startAgent(settings, log = pino_default()({ level: 'silent' })) {
                 stopped ??= (async () => {
                     await coordinator.stop();
                     await reporter.stop();
-                    worker.close();
+                    await worker.close();
                     await server.close();
                     await packages.close();
                     await store.close();

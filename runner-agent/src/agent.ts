@@ -84,7 +84,7 @@ export async function startAgent(
         stopped ??= (async () => {
           await coordinator.stop();
           await reporter.stop();
-          worker.close();
+          await worker.close();
           await server.close();
           await packages.close();
           await store.close();

@@ -1,8 +1,9 @@
 // The executor's protocol: messages go out in batches, one write per turn of
 // the sender's loop. A real executor process running real bash: scripts
 // started in one turn, and a cancel sent in the same batch as its run, each
-// get their own lines, in order, and their own result.
-import { mkdtempSync, rmSync } from 'node:fs';
+// get their own lines, in order, and their own result. Its close waits for the
+// process to be gone, so nothing it does outlives the agent's stop.
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -61,5 +62,22 @@ describe('executor', () => {
     }
     expect(long).toMatchObject({ reason: 'cancelled' });
     expect(executor.load).toBe(0);
+  });
+  it('closes once the helper is gone, its spare scratch directories removed', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'flotilla-executor-'));
+    const executor = new Executor();
+    cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+    const r = await executor.run(
+      'act_1',
+      { script: 'true', cwd: dir, scratch: true, env: {}, timeoutMs: 10_000, killGraceMs: 1000 },
+      new AbortController().signal,
+      () => {},
+    );
+    expect(r).toMatchObject({ reason: 'exited', exitCode: 0 });
+    // Left empty, its directory is kept for the next action...
+    expect(readdirSync(dir)).toHaveLength(1);
+    // ...and is gone by the time close resolves: a caller may remove the parent at once.
+    await executor.close();
+    expect(readdirSync(dir)).toEqual([]);
   });
 });

@@ -86,7 +86,7 @@ export class Executor {
 
   private idleLater(): void {
     if (this.pending.size > 0 || !this.child) return;
-    this.idleTimer = setTimeout(() => this.close(), IDLE_MS);
+    this.idleTimer = setTimeout(() => void this.close(), IDLE_MS);
     this.idleTimer.unref();
   }
 
@@ -130,12 +130,19 @@ export class Executor {
     this.child?.send(batch);
   }
 
-  close(): void {
+  /**
+   * Resolves once the helper is gone: it stops its scripts and removes its
+   * scratch directories first, so nothing it does outlives the agent's stop.
+   */
+  close(): Promise<void> {
     if (this.idleTimer) clearTimeout(this.idleTimer);
     this.idleTimer = null;
     this.flush();
     const child = this.child;
     this.child = null;
-    child?.disconnect();
+    if (!child || child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+    if (child.connected) child.disconnect();
+    return exited;
   }
 }

@@ -156,7 +156,8 @@ export class LocalWorker implements Worker {
     }
   }
 
-  close(): void {
-    for (const executor of this.executors) executor.close();
+  /** Resolves once every executor process is gone. */
+  async close(): Promise<void> {
+    await Promise.all(this.executors.map((e) => e.close()));
   }
 }

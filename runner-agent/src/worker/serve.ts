@@ -265,7 +265,7 @@ export class RemoteWorkerProcess {
     this.stopping.abort();
     for (const c of this.running.values()) c.abort();
     while (this.running.size > 0) await sleep(20, new AbortController().signal);
-    this.local.close();
+    await this.local.close();
     await this.cache.close();
     await this.http.close();
   }
