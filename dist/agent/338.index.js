@@ -447,12 +447,13 @@ class Executor {
     get load() {
         return this.pending.size;
     }
+    /** Starts the executor process unless it is running. */
     ensure() {
         if (this.idleTimer)
             clearTimeout(this.idleTimer);
         this.idleTimer = null;
         if (this.child)
-            return this.child;
+            return;
         const child = (0,external_node_child_process_.fork)(spawnerPath(), [], {
             stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
             execArgv: EXECUTOR_V8_FLAGS,
@@ -484,7 +485,6 @@ class Executor {
             }
         });
         this.child = child;
-        return child;
     }
     idleLater() {
         if (this.pending.size > 0 || !this.child)
@@ -537,7 +537,8 @@ class Executor {
         this.flush();
         const child = this.child;
         this.child = null;
-        if (!child || child.exitCode !== null || child.signalCode !== null)
+        // An executor that exited is no longer this.child (see ensure).
+        if (!child)
             return Promise.resolve();
         const exited = new Promise((resolve) => child.once('exit', () => resolve()));
         if (child.connected)

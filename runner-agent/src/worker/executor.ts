@@ -49,10 +49,11 @@ export class Executor {
     return this.pending.size;
   }
 
-  private ensure(): ChildProcess {
+  /** Starts the executor process unless it is running. */
+  private ensure(): void {
     if (this.idleTimer) clearTimeout(this.idleTimer);
     this.idleTimer = null;
-    if (this.child) return this.child;
+    if (this.child) return;
     const child = fork(spawnerPath(), [], {
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
       execArgv: EXECUTOR_V8_FLAGS,
@@ -81,7 +82,6 @@ export class Executor {
       }
     });
     this.child = child;
-    return child;
   }
 
   private idleLater(): void {
@@ -140,7 +140,8 @@ export class Executor {
     this.flush();
     const child = this.child;
     this.child = null;
-    if (!child || child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+    // An executor that exited is no longer this.child (see ensure).
+    if (!child) return Promise.resolve();
     const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
     if (child.connected) child.disconnect();
     return exited;
