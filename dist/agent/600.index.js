@@ -637,6 +637,8 @@ class TaskRunner {
     abort = new AbortController();
     deploymentId;
     actionStarted = false;
+    /** The first action's start, which fences the task: no other action starts before it is written. */
+    fenced = Promise.resolve();
     /** Packages acquired for this task (or why not), by package name. */
     acquired = new Map();
     /** Workers that acquired packages for this task, to release them when it ends. */
@@ -655,9 +657,9 @@ class TaskRunner {
     endsWithTask = [];
     /** Targets whose locks the task's end releases. */
     releasedWithTask = [];
-    /** Action ends not yet written (see afterWrite), and the first that failed. */
-    endWrites = [];
-    endWriteError;
+    /** Action starts and ends not yet written (see afterWrite), and the first that failed. */
+    unwaitedWrites = [];
+    unwaitedWriteError;
     constructor(deps, task, deployment) {
         this.deps = deps;
         this.task = task;
@@ -704,10 +706,10 @@ class TaskRunner {
             for (const w of this.usedWorkers)
                 w.releasePackages(this.task.id);
             await this.saveActions();
-            await Promise.all(this.endWrites);
+            await Promise.all(this.unwaitedWrites);
         }
-        if (this.endWriteError !== undefined)
-            throw this.endWriteError;
+        if (this.unwaitedWriteError !== undefined)
+            throw this.unwaitedWriteError;
         return outcome;
     }
     /** Called once the task's end is written (or its lease lost): its last target locks are free. */
@@ -809,7 +811,10 @@ class TaskRunner {
             announced.add(a);
             return this.setWaiting(a, `step ${step.name} runs ${window} of window ${window} actions at once`);
         }));
-        while (remaining.length > 0 && !this.abort.signal.aborted && failures <= allowed) {
+        // An action that throws (a write the store refused) fails the step once
+        // the others have ended: none is left running unwatched.
+        let thrown;
+        while (remaining.length > 0 && !this.abort.signal.aborted && failures <= allowed && !thrown) {
             if (running.size >= window) {
                 await waitingForWindow();
                 // An action may have ended meanwhile (its end is not waited for): a
@@ -822,10 +827,15 @@ class TaskRunner {
                 if (!ok)
                     failures++;
                 running.delete(p);
+            }, (err) => {
+                thrown ??= { err };
+                running.delete(p);
             });
             running.add(p);
         }
         await Promise.all(running);
+        if (thrown)
+            throw thrown.err;
         if (this.abort.signal.aborted) {
             await this.settle(actions, 'cancelled', 'the task was cancelled');
             return false;
@@ -1000,7 +1010,11 @@ class TaskRunner {
                     this.releasedWithTask.push(target.name);
             }
             else {
-                finished = store.finishAction(end, mutex ? target.name : null);
+                // After the start: PostgreSQL runs writes side by side, and a start
+                // written last would say the action still runs.
+                finished = (a.started ?? Promise.resolve())
+                    .catch(() => { })
+                    .then(() => store.finishAction(end, mutex ? target.name : null));
             }
             this.event(`action.${state}`, {
                 actionId: a.row.id,
@@ -1028,11 +1042,12 @@ class TaskRunner {
      * a round trip saved, and a crash between the two leaves both actions
      * running, which recovery cancels alike. Only the task's end waits for them
      * all (see run); so does the release of a target: tasks waiting for it are
-     * told once it is written.
+     * told once it is written. Starts after the first are not waited for
+     * either (see attempt).
      */
     afterWrite(written) {
-        this.endWrites.push(written.catch((err) => {
-            this.endWriteError ??= err;
+        this.unwaitedWrites.push(written.catch((err) => {
+            this.unwaitedWriteError ??= err;
         }));
     }
     /**
@@ -1067,7 +1082,22 @@ class TaskRunner {
         const fence = this.actionStarted ? null : this.deps.lease;
         this.actionStarted = true;
         const start = { id: a.row.id, taskId: this.task.id, attempt, worker: worker.name, startedAt: Date.now() };
-        await this.actionWrite((rows) => this.deps.store.startAction(start, fence, rows));
+        // Only the fencing start must be written before a script runs (design
+        // rule 8 turns on it); a later start is a record, written while the
+        // script starts: the action does not wait a turn of the loop for the
+        // commit. The task's end waits for it (see afterWrite).
+        if (!fence)
+            await this.fenced;
+        const previous = a.started ?? Promise.resolve();
+        a.started = previous
+            .catch(() => { })
+            .then(() => this.actionWrite((rows) => this.deps.store.startAction(start, fence, rows)));
+        if (fence) {
+            this.fenced = a.started;
+            await a.started;
+        }
+        else
+            this.afterWrite(a.started);
         this.event('action.started', {
             actionId: a.row.id,
             step: step.name,

@@ -40,13 +40,20 @@ afterEach(async () => {
 });
 
 /**
- * A coordinator on a real store whose first `failures` calls of `method`
- * throw an I/O error; `calls` records the first argument of every call.
+ * A coordinator on a real store whose calls of `method` throw an I/O error,
+ * `failures` of them after the first `skip`; `calls` records the first
+ * argument of every call.
  */
-async function withFailing(method: 'finishTask' | 'finishAction', failures: number, worker: Worker) {
+async function withFailing(
+  method: 'finishTask' | 'finishAction' | 'startAction',
+  failures: number,
+  worker: Worker,
+  skip = 0,
+) {
   const dir = await mkdtemp(join(tmpdir(), 'flotilla-store-errors-'));
   const real = new SqliteStore(dir);
   let failuresLeft = failures;
+  let skipsLeft = skip;
   const calls: unknown[] = [];
   const store = new Proxy(real, {
     get(target, prop, receiver) {
@@ -54,7 +61,7 @@ async function withFailing(method: 'finishTask' | 'finishAction', failures: numb
       if (prop !== method) return typeof value === 'function' ? value.bind(target) : value;
       return async (...args: unknown[]) => {
         calls.push(args[0]);
-        if (failuresLeft-- > 0) throw new Error('SQLITE_IOERR: disk I/O error');
+        if (skipsLeft-- <= 0 && failuresLeft-- > 0) throw new Error('SQLITE_IOERR: disk I/O error');
         return (value as (...a: unknown[]) => Promise<void>).apply(real, args);
       };
     },
@@ -90,6 +97,24 @@ const plan = (rest: Record<string, unknown>) => ({
   plan: { version: 1, project: 'app', environment: 'prod', release: 'r1', ...rest },
 });
 
+const webTargets = ['web-1', 'web-2', 'web-3'].map((name) => ({
+  name,
+  roles: ['web'],
+  host: 'localhost',
+  root: join(tmpdir(), 'flotilla-unused', name),
+}));
+
+/** An instant worker hosting web-1..3 that records the targets it ran actions on. */
+function recordingWorker(ran: string[]) {
+  return new (class extends InstantWorker {
+    override readonly targets = webTargets;
+    override async execute(request: ActionRequest): Promise<ActionResult> {
+      ran.push(request.target!.name);
+      return super.execute(request);
+    }
+  })();
+}
+
 describe('store errors', () => {
   it('writes a task end again until the store takes it; the tag waits for it, nothing is lost', async () => {
     const { real, coordinator, calls, errors, finished } = await withFailing(
@@ -121,20 +146,11 @@ describe('store errors', () => {
 
   it('an action end the store does not take fails its task at the task end, and frees the target', async () => {
     const ran: string[] = [];
-    const targets = ['web-1', 'web-2', 'web-3'].map((name) => ({
-      name,
-      roles: ['web'],
-      host: 'localhost',
-      root: join(tmpdir(), 'flotilla-unused', name),
-    }));
-    const worker = new (class extends InstantWorker {
-      override readonly targets = targets;
-      override async execute(request: ActionRequest): Promise<ActionResult> {
-        ran.push(request.target!.name);
-        return super.execute(request);
-      }
-    })();
-    const { real, coordinator, errors, finished } = await withFailing('finishAction', 1, worker);
+    const { real, coordinator, errors, finished } = await withFailing(
+      'finishAction',
+      1,
+      recordingWorker(ran),
+    );
     const { deployment, tasks } = await coordinator.submit(
       plan({ steps: [{ name: 'roll', targets: { roles: ['web'] }, window: 1, run: 'true' }] }),
       'http://test',
@@ -151,5 +167,43 @@ describe('store errors', () => {
     for (const t of ['web-1', 'web-2', 'web-3']) {
       expect(await real.lockTarget(t, 'tsk_later', 'act_later')).toEqual({ ok: true });
     }
+  });
+
+  it('a later start the store does not take: its action runs all the same, and the task fails at its end', async () => {
+    const ran: string[] = [];
+    // The first start fences the task and succeeds; the second is refused.
+    const { real, coordinator, calls, finished } = await withFailing(
+      'startAction',
+      1,
+      recordingWorker(ran),
+      1,
+    );
+    const { deployment } = await coordinator.submit(
+      plan({ steps: [{ name: 'roll', targets: { roles: ['web'] }, window: 1, run: 'true' }] }),
+      'http://test',
+    );
+    await finished(deployment.id);
+
+    expect(calls).toHaveLength(3);
+    expect(ran.sort()).toEqual(['web-1', 'web-2', 'web-3']);
+    const [task] = await real.tasksOf(deployment.id);
+    expect(task!.state).toBe('failed');
+    expect(task!.message).toMatch(/SQLITE_IOERR/);
+  });
+
+  it('a first start the store does not take: it fences the task, so no action of it runs', async () => {
+    const ran: string[] = [];
+    const { real, coordinator, finished } = await withFailing('startAction', 1, recordingWorker(ran));
+    // Window 2: the second action is ready to start beside the first, and must not.
+    const { deployment } = await coordinator.submit(
+      plan({ steps: [{ name: 'roll', targets: { roles: ['web'] }, window: 2, run: 'true' }] }),
+      'http://test',
+    );
+    await finished(deployment.id);
+
+    expect(ran).toEqual([]);
+    const [task] = await real.tasksOf(deployment.id);
+    expect(task!.state).toBe('failed');
+    expect(task!.message).toMatch(/SQLITE_IOERR/);
   });
 });

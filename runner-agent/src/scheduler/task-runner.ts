@@ -58,6 +58,8 @@ export interface TaskOutcome {
 interface RunningAction {
   row: NewAction;
   spec: ActionSpec;
+  /** The last write of the action's start: its end is written after it. */
+  started?: Promise<void>;
 }
 
 export function secretValuesOf(deployment: DeploymentRow): string[] {
@@ -103,6 +105,8 @@ export class TaskRunner {
   readonly abort = new AbortController();
   readonly deploymentId: string;
   private actionStarted = false;
+  /** The first action's start, which fences the task: no other action starts before it is written. */
+  private fenced: Promise<void> = Promise.resolve();
   /** Packages acquired for this task (or why not), by package name. */
   private readonly acquired = new Map<string, string | null>();
   /** Workers that acquired packages for this task, to release them when it ends. */
@@ -121,9 +125,9 @@ export class TaskRunner {
   readonly endsWithTask: ActionEnd[] = [];
   /** Targets whose locks the task's end releases. */
   private readonly releasedWithTask: string[] = [];
-  /** Action ends not yet written (see afterWrite), and the first that failed. */
-  private endWrites: Promise<void>[] = [];
-  private endWriteError: unknown;
+  /** Action starts and ends not yet written (see afterWrite), and the first that failed. */
+  private unwaitedWrites: Promise<void>[] = [];
+  private unwaitedWriteError: unknown;
 
   constructor(deps: TaskRunnerDeps, task: TaskRow, deployment: DeploymentRow) {
     this.deps = deps;
@@ -174,9 +178,9 @@ export class TaskRunner {
     } finally {
       for (const w of this.usedWorkers) w.releasePackages(this.task.id);
       await this.saveActions();
-      await Promise.all(this.endWrites);
+      await Promise.all(this.unwaitedWrites);
     }
-    if (this.endWriteError !== undefined) throw this.endWriteError;
+    if (this.unwaitedWriteError !== undefined) throw this.unwaitedWriteError;
     return outcome;
   }
 
@@ -286,7 +290,10 @@ export class TaskRunner {
             return this.setWaiting(a, `step ${step.name} runs ${window} of window ${window} actions at once`);
           }),
       );
-    while (remaining.length > 0 && !this.abort.signal.aborted && failures <= allowed) {
+    // An action that throws (a write the store refused) fails the step once
+    // the others have ended: none is left running unwatched.
+    let thrown: { err: unknown } | undefined;
+    while (remaining.length > 0 && !this.abort.signal.aborted && failures <= allowed && !thrown) {
       if (running.size >= window) {
         await waitingForWindow();
         // An action may have ended meanwhile (its end is not waited for): a
@@ -294,13 +301,20 @@ export class TaskRunner {
         if (running.size >= window) await Promise.race(running);
         continue;
       }
-      const p = this.runAction(step, takeNext()).then((ok) => {
-        if (!ok) failures++;
-        running.delete(p);
-      });
+      const p = this.runAction(step, takeNext()).then(
+        (ok) => {
+          if (!ok) failures++;
+          running.delete(p);
+        },
+        (err: unknown) => {
+          thrown ??= { err };
+          running.delete(p);
+        },
+      );
       running.add(p);
     }
     await Promise.all(running);
+    if (thrown) throw thrown.err;
     if (this.abort.signal.aborted) {
       await this.settle(actions, 'cancelled', 'the task was cancelled');
       return false;
@@ -484,7 +498,11 @@ export class TaskRunner {
         this.endsWithTask.push(end);
         if (mutex) this.releasedWithTask.push(target.name);
       } else {
-        finished = store.finishAction(end, mutex ? target.name : null);
+        // After the start: PostgreSQL runs writes side by side, and a start
+        // written last would say the action still runs.
+        finished = (a.started ?? Promise.resolve())
+          .catch(() => {})
+          .then(() => store.finishAction(end, mutex ? target.name : null));
       }
       this.event(`action.${state}`, {
         actionId: a.row.id,
@@ -510,12 +528,13 @@ export class TaskRunner {
    * a round trip saved, and a crash between the two leaves both actions
    * running, which recovery cancels alike. Only the task's end waits for them
    * all (see run); so does the release of a target: tasks waiting for it are
-   * told once it is written.
+   * told once it is written. Starts after the first are not waited for
+   * either (see attempt).
    */
   private afterWrite(written: Promise<void>): void {
-    this.endWrites.push(
+    this.unwaitedWrites.push(
       written.catch((err: unknown) => {
-        this.endWriteError ??= err;
+        this.unwaitedWriteError ??= err;
       }),
     );
   }
@@ -557,7 +576,19 @@ export class TaskRunner {
     const fence = this.actionStarted ? null : this.deps.lease;
     this.actionStarted = true;
     const start = { id: a.row.id, taskId: this.task.id, attempt, worker: worker.name, startedAt: Date.now() };
-    await this.actionWrite((rows) => this.deps.store.startAction(start, fence, rows));
+    // Only the fencing start must be written before a script runs (design
+    // rule 8 turns on it); a later start is a record, written while the
+    // script starts: the action does not wait a turn of the loop for the
+    // commit. The task's end waits for it (see afterWrite).
+    if (!fence) await this.fenced;
+    const previous = a.started ?? Promise.resolve();
+    a.started = previous
+      .catch(() => {})
+      .then(() => this.actionWrite((rows) => this.deps.store.startAction(start, fence, rows)));
+    if (fence) {
+      this.fenced = a.started;
+      await a.started;
+    } else this.afterWrite(a.started);
     this.event('action.started', {
       actionId: a.row.id,
       step: step.name,
