@@ -159,28 +159,45 @@ export const BENCH_ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 
 /**
  * Seconds that bench/raw-lanes.ts takes to run `tasks` tasks on `lanes` lanes,
- * each task a chain of `stages` (parallel copies of `script` per stage); the
- * lanes and tasks are shared out over one process per core, as the agent's
- * actions are over its executors, and the slowest process's time counts.
+ * each task a chain of `stages` (see raw-lanes.ts); the lanes and tasks are
+ * shared out over one process per core, as the agent's actions are over its
+ * executors, and the slowest process's time counts. With target stages, task
+ * i (in submission order) deploys to target group i % `groups`, and each
+ * process takes whole groups, so that it holds their mutexes itself.
  */
 export async function rawLanes(job: {
   script: string;
   tasks: number;
   lanes: number;
-  stages: number[];
+  stages: (number | { targets: number; window: number })[];
+  groups?: number;
 }): Promise<Timed> {
   const parts = Math.min(availableParallelism(), job.lanes);
   const share = (n: number, k: number) => Math.floor(n / parts) + (k < n % parts ? 1 : 0);
-  const children = Array.from({ length: parts }, (_, k) =>
+  const jobs = Array.from({ length: parts }, (_, k) => {
+    const { groups, ...rest } = job;
+    if (groups === undefined) return { ...rest, tasks: share(job.tasks, k), lanes: share(job.lanes, k) };
+    const mine = Array.from({ length: job.tasks }, (_, i) => i % groups).filter((g) => g % parts === k);
+    // Lanes in proportion to the tasks: each process's lanes take as many tasks in a row.
+    const before = Array.from({ length: job.tasks }, (_, i) => i % groups).filter(
+      (g) => g % parts < k,
+    ).length;
+    const lanesUpTo = (n: number) => Math.round((job.lanes * n) / job.tasks);
+    return {
+      ...rest,
+      tasks: mine.length,
+      lanes: lanesUpTo(before + mine.length) - lanesUpTo(before),
+      groups: mine,
+    };
+  });
+  const children = jobs.map((part) =>
     // With the executor's V8 flags: the baseline starts processes as cheaply as the agent does.
     spawn(
       process.execPath,
-      [
-        ...EXECUTOR_V8_FLAGS,
-        join(import.meta.dirname, 'raw-lanes.ts'),
-        JSON.stringify({ ...job, tasks: share(job.tasks, k), lanes: share(job.lanes, k) }),
-      ],
-      { stdio: ['pipe', 'pipe', 'inherit'] },
+      [...EXECUTOR_V8_FLAGS, join(import.meta.dirname, 'raw-lanes.ts'), JSON.stringify(part)],
+      {
+        stdio: ['pipe', 'pipe', 'inherit'],
+      },
     ),
   );
   const lines = children.map((c) => {

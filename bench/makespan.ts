@@ -3,10 +3,12 @@
 // cap, the tags and the target mutex imply. The bound is taken two ways:
 // computed from the measured duration of one action, and measured, by running
 // the same actions in an ideal schedule (50 lanes, each running its tasks'
-// chains back to back, no store, no events, no mutex; see rawLanes) on this
-// machine in this run: on two cores, starting 2,000 bash processes is itself a
-// limit the computed bound does not know. The figure is the median of
-// BENCH_ROUNDS (default 3) rounds, each against the ideal runs on either side of it.
+// chains back to back under the per-target mutex, no store, no events; see
+// rawLanes) on this machine in this run: on two cores, starting 2,000 bash
+// processes is itself a limit the computed bound does not know. The figure is
+// the median of BENCH_ROUNDS (default 3) rounds, each against the ideal runs
+// on either side of it. The same lanes without the mutex, run beside them,
+// show what the mutex alone costs a schedule with nothing in between.
 import { availableParallelism } from 'node:os';
 import {
   BENCH_ROUNDS,
@@ -53,8 +55,20 @@ export async function makespanBench() {
   const capBound = (TENANTS * perTask) / CAP;
   const mutexBound = (TENANTS / GROUPS) * d + d; // every action of a target in a row, after one worker step
   const lowerBound = Math.max(capBound, mutexBound, perTask);
-  // The same 400 task chains on 50 lanes with nothing in between.
-  const idealRun = () => rawLanes({ script: 'sleep 0.1', tasks: TENANTS, lanes: CAP, stages: [1, 2, 2] });
+  // The same 400 task chains on 50 lanes with nothing in between: under the
+  // mutex (the bound), and without it, each run after the other.
+  const unconstrained: number[] = [];
+  const idealRun = async () => {
+    const free = await rawLanes({ script: 'sleep 0.1', tasks: TENANTS, lanes: CAP, stages: [1, 2, 2] });
+    unconstrained.push(free.seconds);
+    return rawLanes({
+      script: 'sleep 0.1',
+      tasks: TENANTS,
+      lanes: CAP,
+      stages: [1, { targets: 4, window: 2 }],
+      groups: GROUPS,
+    });
+  };
   const { rounds, median } = await pairedRounds(BENCH_ROUNDS, idealRun, async () => {
     const bench = await benchAgent({ taskCap: CAP, targets });
     try {
@@ -64,6 +78,9 @@ export async function makespanBench() {
     }
   });
   const ratio = median.seconds / median.baselineSeconds;
+  // The median round against the unconstrained runs on either side of it.
+  const m = rounds.indexOf(median);
+  const withoutMutex = (unconstrained[m]! + unconstrained[m + 1]!) / 2;
   const ideal = median.baselineSeconds;
   const ratios = rounds.map((r) => r.seconds / r.baselineSeconds);
   const spread = ratios.map((r) => fmt(r, 3)).join(', ');
@@ -84,6 +101,8 @@ export async function makespanBench() {
     ratio,
     roundRatios: ratios,
     ratioToComputedBound: median.seconds / lowerBound,
+    idealWithoutMutexSeconds: withoutMutex,
+    ratioWithoutMutex: median.seconds / withoutMutex,
     idealUtilization,
     utilization,
     extraCpuSeconds: extraCpu,
@@ -94,6 +113,7 @@ export async function makespanBench() {
       `makespan ${fmt(median.seconds)} s vs ideal schedule run here ${fmt(ideal)} s: ratio ${fmt(ratio, 3)} ` +
       `(median of ${rounds.length} rounds: ${spread}; goal <= 1.05); ` +
       `computed bound ${fmt(lowerBound)} s (action ${fmt(d * 1000, 1)} ms): ratio ${fmt(median.seconds / lowerBound, 3)}; ` +
+      `ideal without the mutex ${fmt(withoutMutex)} s: ratio ${fmt(median.seconds / withoutMutex, 3)}; ` +
       `cores busy ${fmt(100 * idealUtilization, 0)}% (ideal) vs ` +
       `${fmt(100 * utilization, 0)}%, ${fmt(extraCpu)} core-s more, ` +
       `agent ${fmt(agentMsPerAction, 3)} ms CPU per action`,
