@@ -1014,7 +1014,14 @@ class TaskRunner {
                 // written last would say the action still runs.
                 finished = (a.started ?? Promise.resolve())
                     .catch(() => { })
-                    .then(() => store.finishAction(end, mutex ? target.name : null));
+                    .then(() => store.finishAction(end, mutex ? target.name : null))
+                    .catch((err) => {
+                    // Not lost: the task's end, which is written until the store takes it, writes it again.
+                    this.endsWithTask.push(end);
+                    if (mutex)
+                        this.releasedWithTask.push(target.name);
+                    throw err;
+                });
             }
             this.event(`action.${state}`, {
                 actionId: a.row.id,

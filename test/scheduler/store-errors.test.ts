@@ -144,7 +144,7 @@ describe('store errors', () => {
     expect(errors.filter((m) => m.startsWith('could not record the end of the task'))).toHaveLength(2);
   });
 
-  it('an action end the store does not take fails its task at the task end, and frees the target', async () => {
+  it('an action end the store does not take fails its task at the task end, which writes it and frees the target', async () => {
     const ran: string[] = [];
     const { real, coordinator, errors, finished } = await withFailing(
       'finishAction',
@@ -163,6 +163,12 @@ describe('store errors', () => {
     expect(task).toMatchObject({ id: tasks[0]!.id, state: 'failed' });
     expect(task!.message).toMatch(/SQLITE_IOERR/);
     expect(errors).toContain('task failed unexpectedly');
+    // The end it refused went with the task's end: every action says how it ended.
+    expect((await real.actionsOf([task!.id])).map((a) => a.state)).toEqual([
+      'succeeded',
+      'succeeded',
+      'succeeded',
+    ]);
     // The lock its end would have released went with the task's end.
     for (const t of ['web-1', 'web-2', 'web-3']) {
       expect(await real.lockTarget(t, 'tsk_later', 'act_later')).toEqual({ ok: true });
