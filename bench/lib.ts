@@ -174,15 +174,15 @@ export async function rawLanes(job: {
 }): Promise<Timed> {
   const parts = Math.min(availableParallelism(), job.lanes);
   const share = (n: number, k: number) => Math.floor(n / parts) + (k < n % parts ? 1 : 0);
+  const { groups, ...rest } = job;
+  // Each task's group of targets, in submission order.
+  const groupOf = Array.from({ length: groups === undefined ? 0 : job.tasks }, (_, i) => i % groups!);
+  const lanesUpTo = (n: number) => Math.round((job.lanes * n) / job.tasks);
   const jobs = Array.from({ length: parts }, (_, k) => {
-    const { groups, ...rest } = job;
     if (groups === undefined) return { ...rest, tasks: share(job.tasks, k), lanes: share(job.lanes, k) };
-    const mine = Array.from({ length: job.tasks }, (_, i) => i % groups).filter((g) => g % parts === k);
+    const mine = groupOf.filter((g) => g % parts === k);
     // Lanes in proportion to the tasks: each process's lanes take as many tasks in a row.
-    const before = Array.from({ length: job.tasks }, (_, i) => i % groups).filter(
-      (g) => g % parts < k,
-    ).length;
-    const lanesUpTo = (n: number) => Math.round((job.lanes * n) / job.tasks);
+    const before = groupOf.filter((g) => g % parts < k).length;
     return {
       ...rest,
       tasks: mine.length,
@@ -195,9 +195,7 @@ export async function rawLanes(job: {
     spawn(
       process.execPath,
       [...EXECUTOR_V8_FLAGS, join(import.meta.dirname, 'raw-lanes.ts'), JSON.stringify(part)],
-      {
-        stdio: ['pipe', 'pipe', 'inherit'],
-      },
+      { stdio: ['pipe', 'pipe', 'inherit'] },
     ),
   );
   const lines = children.map((c) => {
