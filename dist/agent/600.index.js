@@ -1012,10 +1012,7 @@ class TaskRunner {
             else {
                 // After the start: PostgreSQL runs writes side by side, and a start
                 // written last would say the action still runs.
-                finished = (a.started ?? Promise.resolve())
-                    .catch(() => { })
-                    .then(() => store.finishAction(end, mutex ? target.name : null))
-                    .catch((err) => {
+                finished = afterStart(a, () => store.finishAction(end, mutex ? target.name : null)).catch((err) => {
                     // Not lost: the task's end, which is written until the store takes it, writes it again.
                     this.endsWithTask.push(end);
                     if (mutex)
@@ -1095,10 +1092,7 @@ class TaskRunner {
         // commit. The task's end waits for it (see afterWrite).
         if (!fence)
             await this.fenced;
-        const previous = a.started ?? Promise.resolve();
-        a.started = previous
-            .catch(() => { })
-            .then(() => this.actionWrite((rows) => this.deps.store.startAction(start, fence, rows)));
+        a.started = afterStart(a, () => this.actionWrite((rows) => this.deps.store.startAction(start, fence, rows)));
         if (fence) {
             this.fenced = a.started;
             await a.started;
@@ -1201,6 +1195,10 @@ class TaskRunner {
         }
         return env;
     }
+}
+/** Runs `write` once the action's last start write has settled, however it went: one action's writes go in order. */
+function afterStart(a, write) {
+    return (a.started ?? Promise.resolve()).catch(() => { }).then(write);
 }
 function sleep(ms, signal) {
     return new Promise((resolve) => {

@@ -500,15 +500,14 @@ export class TaskRunner {
       } else {
         // After the start: PostgreSQL runs writes side by side, and a start
         // written last would say the action still runs.
-        finished = (a.started ?? Promise.resolve())
-          .catch(() => {})
-          .then(() => store.finishAction(end, mutex ? target.name : null))
-          .catch((err: unknown) => {
+        finished = afterStart(a, () => store.finishAction(end, mutex ? target.name : null)).catch(
+          (err: unknown) => {
             // Not lost: the task's end, which is written until the store takes it, writes it again.
             this.endsWithTask.push(end);
             if (mutex) this.releasedWithTask.push(target.name);
             throw err;
-          });
+          },
+        );
       }
       this.event(`action.${state}`, {
         actionId: a.row.id,
@@ -587,10 +586,9 @@ export class TaskRunner {
     // script starts: the action does not wait a turn of the loop for the
     // commit. The task's end waits for it (see afterWrite).
     if (!fence) await this.fenced;
-    const previous = a.started ?? Promise.resolve();
-    a.started = previous
-      .catch(() => {})
-      .then(() => this.actionWrite((rows) => this.deps.store.startAction(start, fence, rows)));
+    a.started = afterStart(a, () =>
+      this.actionWrite((rows) => this.deps.store.startAction(start, fence, rows)),
+    );
     if (fence) {
       this.fenced = a.started;
       await a.started;
@@ -705,6 +703,11 @@ export class TaskRunner {
     }
     return env;
   }
+}
+
+/** Runs `write` once the action's last start write has settled, however it went: one action's writes go in order. */
+function afterStart(a: RunningAction, write: () => Promise<void>): Promise<void> {
+  return (a.started ?? Promise.resolve()).catch(() => {}).then(write);
 }
 
 function sleep(ms: number, signal: AbortSignal): Promise<void> {
