@@ -173,6 +173,29 @@ describe('SqliteStore group commit', () => {
     expect(actionState('act_1')).toBe('running');
   });
 
+  it('a write that throws halfway leaves none of its changes; the writes around it commit once', async () => {
+    const { task } = await runningTask();
+    const logged = store.appendEvents([
+      { deploymentId: task.deploymentId, taskId: task.id, type: 'log', data: { line: 'before' } },
+    ]);
+    const row = { taskId: task.id, stepIndex: 1, step: 's2', target: null, worker: null };
+    // The first row goes in, the second clashes with act_1.
+    const clashing = store.insertActions([
+      { ...row, id: 'act_2', state: 'pending', attempt: 0 },
+      { ...row, id: 'act_1', state: 'pending', attempt: 0 },
+    ]);
+    const started = store.startAction(
+      { id: 'act_1', taskId: task.id, attempt: 1, worker: 'w', startedAt: Date.now() },
+      null,
+    );
+    await expect(clashing).rejects.toThrow(/UNIQUE/);
+    await Promise.all([logged, started]);
+    expect(actionState('act_2')).toBeUndefined();
+    expect(actionState('act_1')).toBe('running');
+    const lines = other.prepare("SELECT data FROM events WHERE type = 'log'").all();
+    expect(lines.map((r) => JSON.parse(String(r.data)).line)).toEqual(['before']);
+  });
+
   it('a target lock resolves once committed; a refused one names its holder', async () => {
     const { task } = await runningTask();
     const locked = store.lockTarget('web-1', task.id, 'act_1');
