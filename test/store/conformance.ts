@@ -816,6 +816,18 @@ export function describeStoreConformance(name: string, open: () => Promise<Opene
         expect(log.map((e) => e.data.line)).toEqual(['one', 'two']);
         expect(await store.taskLog(b.tasks[0]!.id)).toEqual([]);
       });
+
+      it('keeps a batch of any size in order, ids rising', async () => {
+        const a = await deploy(store, { tags: ['a'] });
+        const ta = a.tasks[0]!.id;
+        const lines = Array.from({ length: 37 }, (_, i) => `line ${i}`);
+        await store.appendEvents(
+          lines.map((line) => ({ deploymentId: a.deployment.id, taskId: ta, type: 'log', data: { line } })),
+        );
+        const all = await store.eventsSince(a.deployment.id, 0, 100);
+        expect(all.map((e) => e.data.line)).toEqual(lines);
+        expect(all.every((e, i) => i === 0 || e.id > all[i - 1]!.id)).toBe(true);
+      });
     });
   });
 }

@@ -88,6 +88,16 @@ function isAlive(pid: number): boolean {
   }
 }
 
+const EVENT_ROWS = 16;
+/** The statement inserting n events, at n - 1. */
+const INSERT_EVENTS = Array.from(
+  { length: EVENT_ROWS },
+  (_, i) =>
+    `INSERT INTO events (deployment_id, task_id, type, data, at) VALUES ${Array(i + 1)
+      .fill('(?, ?, ?, ?, ?)')
+      .join(', ')}`,
+);
+
 type Outcome = { ok: true; value: unknown } | { ok: false; err: unknown };
 
 interface QueuedWrite {
@@ -761,17 +771,20 @@ export class SqliteStore implements Store {
     await this.write(() => this.insertEvents(events));
   }
 
+  /**
+   * Up to EVENT_ROWS events a statement: binding and stepping a statement
+   * costs more than its row, and events come in batches. Measured, 200 events
+   * a transaction, twelve alternations: 3.8 us an event against 5.5 us one
+   * statement each. One statement per batch size, prepared once.
+   */
   private insertEvents(events: NewEvent[]): void {
     const now = Date.now();
-    for (const e of events) {
-      this.run(
-        'INSERT INTO events (deployment_id, task_id, type, data, at) VALUES (?, ?, ?, ?, ?)',
-        e.deploymentId,
-        e.taskId,
-        e.type,
-        JSON.stringify(e.data),
-        e.at ?? now,
-      );
+    for (let i = 0; i < events.length; i += EVENT_ROWS) {
+      const chunk = events.slice(i, i + EVENT_ROWS);
+      const values: SQLInputValue[] = [];
+      for (const e of chunk)
+        values.push(e.deploymentId, e.taskId, e.type, JSON.stringify(e.data), e.at ?? now);
+      this.run(INSERT_EVENTS[chunk.length - 1]!, ...values);
     }
   }
 
