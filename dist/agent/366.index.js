@@ -604,10 +604,12 @@ class PostgresStore {
         if (!r || r.n === 0)
             throw new types/* StaleLeaseError */.Q(`task ${start.taskId}`);
     }
-    async finishTask(taskId, lease, state, message, actionEnds = []) {
+    async finishTask(taskId, lease, state, message, actionEnds = [], handoffs = []) {
         const col = (k) => actionEnds.map((e) => e[k]);
+        const passed = (k) => handoffs.map((h) => h[k]);
         // One statement (one round trip, its own transaction): the finish, its
-        // last action ends, the release of the task's target locks and, when a
+        // last action ends, the release of the task's target locks (or their
+        // passing to actions waiting for them) and, when a
         // node waits for work, the wake-up of other nodes. This node claims again
         // right after; busy nodes do after their own task ends.
         // Fencing: an epoch the node has since moved past (a re-registration, or
@@ -626,8 +628,14 @@ class PostgresStore {
         -- By the task's own actions: a join over a few ids is planned as a
         -- scan of every action while the statistics still count few.
         WHERE a.task_id = ${taskId} AND a.id = u.id AND EXISTS (SELECT 1 FROM finished)
+      ), passed AS (
+        UPDATE target_locks l SET task_id = h.task_id, action_id = h.action_id, since = now_ms()
+        FROM unnest(${passed('target')}::text[], ${passed('taskId')}::text[], ${passed('actionId')}::text[])
+          AS h (target, task_id, action_id)
+        WHERE l.target = h.target AND l.task_id IN (SELECT id FROM finished)
       ), released AS (
         DELETE FROM target_locks WHERE task_id IN (SELECT id FROM finished)
+          AND target <> ALL(${passed('target')}::text[])
       )
       SELECT count(*)::int AS n, (
         SELECT count(pg_notify(${this.channel}, 'queue')) FROM finished
@@ -729,15 +737,28 @@ class PostgresStore {
             return;
         await this.sql `UPDATE actions SET ${this.sql(set)} WHERE id = ${id}`;
     }
-    async finishAction(end, heldTarget) {
-        // One statement, one round trip: the end and the release of its target.
-        await this.sql `
+    async finishAction(end, heldTarget, next) {
+        // One statement, one round trip: the end and the release (or passing on) of its target.
+        const [r] = await this.sql `
       WITH ended AS (
         UPDATE actions SET state = ${end.state}, finished_at = ${end.finishedAt}, exit_code = ${end.exitCode},
           message = ${end.message}, waiting_on = NULL
         WHERE id = ${end.id}
+      ), released AS (
+        ${this.releaseLock(heldTarget, end.id, next)}
       )
-      DELETE FROM target_locks WHERE target = ${heldTarget} AND action_id = ${end.id}`;
+      SELECT count(*)::int AS n FROM released`;
+        if (next && heldTarget !== null && r?.n === 0)
+            lockNotHeld(heldTarget, end.id);
+    }
+    /** Deletes the target's lock row held by the action, or gives it to `next`: the row is never free. */
+    releaseLock(target, actionId, next) {
+        return next
+            ? this
+                .sql `UPDATE target_locks SET task_id = ${next.taskId}, action_id = ${next.actionId}, since = now_ms()
+          WHERE target = ${target} AND action_id = ${actionId} RETURNING target`
+            : this
+                .sql `DELETE FROM target_locks WHERE target = ${target} AND action_id = ${actionId} RETURNING target`;
     }
     async actionsOf(taskIds) {
         if (taskIds.length === 0)
@@ -761,8 +782,10 @@ class PostgresStore {
                 return { ok: false, holder: String(r.holder) };
         }
     }
-    async unlockTarget(target, actionId) {
-        await this.sql `DELETE FROM target_locks WHERE target = ${target} AND action_id = ${actionId}`;
+    async unlockTarget(target, actionId, next) {
+        const rows = await this.releaseLock(target, actionId, next);
+        if (next && rows.length === 0)
+            lockNotHeld(target, actionId);
     }
     // ---- events -----------------------------------------------------------------
     async appendEvents(events) {
@@ -819,6 +842,9 @@ class PostgresStore {
         sent_at = ${sent.at}, annotations = ${sent.annotations}, completed = ${sent.completed}
       WHERE deployment_id = ${deploymentId}`;
     }
+}
+function lockNotHeld(target, actionId) {
+    throw new Error(`target ${target} is not held by action ${actionId}`);
 }
 
 

@@ -11,28 +11,8 @@ import pino from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Coordinator } from '../../runner-agent/src/scheduler/coordinator.ts';
 import { SqliteStore } from '../../runner-agent/src/store/sqlite.ts';
-import type {
-  AcquireReport,
-  ActionRequest,
-  ActionResult,
-  Worker,
-} from '../../runner-agent/src/worker/types.ts';
-import type { Target } from '../../src/plan/index.ts';
-
-/** Runs every action at once, successfully: the scheduling is what is under test. */
-class InstantWorker implements Worker {
-  readonly name = 'instant';
-  readonly pools = ['default'];
-  readonly targets: readonly Target[] = [];
-  runningActions = 0;
-  async execute(_request: ActionRequest): Promise<ActionResult> {
-    return { ok: true, cancelled: false, exitCode: 0, message: 'exit code 0' };
-  }
-  acquire(): Promise<AcquireReport> {
-    return Promise.reject(new Error('this plan deploys no packages'));
-  }
-  releasePackages(): void {}
-}
+import type { ActionRequest, ActionResult, Worker } from '../../runner-agent/src/worker/types.ts';
+import { InstantWorker } from '../helpers/workers.ts';
 
 const cleanups: (() => Promise<void>)[] = [];
 afterEach(async () => {

@@ -107,6 +107,27 @@ export function describeStoreConformance(name: string, open: () => Promise<Opene
       return store.claimTasks(l, limit);
     }
 
+    /** A running task with pending actions: id, step index and target (null: a worker step) each. */
+    async function taskWithActions(actions: [id: string, stepIndex: number, target: string | null][]) {
+      const l = await lease();
+      const { tasks } = await deploy(store, { tags: ['a'] });
+      await claimAll(l);
+      const t = tasks[0]!.id;
+      await store.insertActions(
+        actions.map(([id, stepIndex, target]) => ({
+          id,
+          stepIndex,
+          target,
+          taskId: t,
+          step: 'deploy',
+          worker: null,
+          state: 'pending' as const,
+          attempt: 0,
+        })),
+      );
+      return { l, t };
+    }
+
     describe('nodes', () => {
       it('registerNode bumps the epoch and keeps a persisted task cap', async () => {
         const first = await store.registerNode('n1', 5);
@@ -682,6 +703,49 @@ export function describeStoreConformance(name: string, open: () => Promise<Opene
         expect(await store.lockTarget('web-1', 'tsk_b', 'act_b1')).toEqual({ ok: true });
         expect(await store.lockTarget('web-1', 'tsk_a', 'act_a2')).toEqual({ ok: false, holder: 'tsk_b' });
       });
+
+      it('a lock passes from action to action, never free; only its holder passes it', async () => {
+        expect(await store.lockTarget('web-1', 'tsk_a', 'act_a1')).toEqual({ ok: true });
+        await store.unlockTarget('web-1', 'act_a1', { taskId: 'tsk_b', actionId: 'act_b1' });
+        expect(await store.lockTarget('web-1', 'tsk_c', 'act_c1')).toEqual({ ok: false, holder: 'tsk_b' });
+        // Passed on again, by the action that holds it now; the one before holds nothing.
+        await expect(
+          store.unlockTarget('web-1', 'act_a1', { taskId: 'tsk_c', actionId: 'act_c1' }),
+        ).rejects.toThrow('target web-1 is not held by action act_a1');
+        expect(await store.lockTarget('web-1', 'tsk_c', 'act_c1')).toEqual({ ok: false, holder: 'tsk_b' });
+        await store.unlockTarget('web-1', 'act_b1', { taskId: 'tsk_c', actionId: 'act_c1' });
+        await store.unlockTarget('web-1', 'act_c1');
+        expect(await store.lockTarget('web-1', 'tsk_d', 'act_d1')).toEqual({ ok: true });
+      });
+
+      it("an action's end passes its lock on with the end; a task's end passes the ones it names", async () => {
+        const { l, t } = await taskWithActions([
+          ['act_w1', 0, 'web-1'],
+          ['act_w2', 0, 'web-2'],
+          ['act_w3', 0, 'web-3'],
+        ]);
+        for (const k of [1, 2, 3])
+          expect(await store.lockTarget(`web-${k}`, t, `act_w${k}`)).toEqual({ ok: true });
+        const end = { state: 'succeeded' as const, finishedAt: 30, exitCode: 0, message: 'exit code 0' };
+        await store.finishAction({ ...end, id: 'act_w1' }, 'web-1', {
+          taskId: 'tsk_next',
+          actionId: 'act_n1',
+        });
+        expect((await store.actionsOf([t])).find((a) => a.id === 'act_w1')).toMatchObject(end);
+        expect(await store.lockTarget('web-1', 'tsk_x', 'act_x1')).toEqual({ ok: false, holder: 'tsk_next' });
+        // The task ends holding web-2 and web-3: it passes web-3 on and releases web-2.
+        await store.finishTask(
+          t,
+          l,
+          'succeeded',
+          null,
+          [],
+          [{ target: 'web-3', taskId: 'tsk_next', actionId: 'act_n3' }],
+        );
+        expect(await store.lockTarget('web-2', 'tsk_x', 'act_x2')).toEqual({ ok: true });
+        expect(await store.lockTarget('web-3', 'tsk_x', 'act_x3')).toEqual({ ok: false, holder: 'tsk_next' });
+        expect(await store.lockTarget('web-1', 'tsk_x', 'act_x1')).toEqual({ ok: false, holder: 'tsk_next' });
+      });
     });
 
     describe('actions', () => {
@@ -754,15 +818,10 @@ export function describeStoreConformance(name: string, open: () => Promise<Opene
       });
 
       it("an action's end clears its wait and releases the target it held, and only that", async () => {
-        const l = await lease();
-        const { tasks } = await deploy(store, { tags: ['a'] });
-        await claimAll(l);
-        const t = tasks[0]!.id;
-        const pending = { taskId: t, step: 'deploy', worker: null, state: 'pending' as const, attempt: 0 };
-        await store.insertActions([
-          { ...pending, id: 'act_w1', stepIndex: 0, target: 'web-1' },
-          { ...pending, id: 'act_w2', stepIndex: 0, target: 'web-2' },
-          { ...pending, id: 'act_job', stepIndex: 1, target: null },
+        const { t } = await taskWithActions([
+          ['act_w1', 0, 'web-1'],
+          ['act_w2', 0, 'web-2'],
+          ['act_job', 1, null],
         ]);
         expect(await store.lockTarget('web-1', t, 'act_w1')).toEqual({ ok: true });
         expect(await store.lockTarget('web-2', t, 'act_w2')).toEqual({ ok: true });

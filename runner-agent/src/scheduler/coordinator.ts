@@ -16,7 +16,6 @@ import {
 } from '../../../src/plan/index.ts';
 import { nodeIsLive, recoveryEvent } from '../store/rows.ts';
 import {
-  type ActionEnd,
   type DeploymentRow,
   type DeploymentState,
   type Lease,
@@ -29,6 +28,7 @@ import {
 import { WorkerRegistry } from '../worker/registry.ts';
 import type { Worker } from '../worker/types.ts';
 import { EventLog } from './event-log.ts';
+import { TargetHolds } from './target-holds.ts';
 import { type TaskOutcome, TaskRunner } from './task-runner.ts';
 import { STARTING, waitingReasons } from './waiting.ts';
 import { Wakeups } from './wakeups.ts';
@@ -84,7 +84,7 @@ export class Coordinator {
   private stopWake: (() => void) | null = null;
   private waitingTimer: NodeJS.Timeout | null = null;
   private readonly targetReleases = new Wakeups();
-  private readonly heldTargets = new Map<string, string>();
+  private readonly targetHolds = new TargetHolds();
 
   constructor(opts: CoordinatorOptions) {
     this.opts = opts;
@@ -373,7 +373,7 @@ export class Coordinator {
         lease,
         retryBackoffMs: this.opts.retryBackoffMs,
         targetReleases: this.targetReleases,
-        heldTargets: this.heldTargets,
+        targets: this.targetHolds,
         onActionStart: (id) => this.signals.emit('actionStarted', id),
         onActionEnd: (state, seconds) => this.signals.emit('actionEnded', { state, seconds }),
         onPackage: (r) => this.signals.emit('packageAcquired', r),
@@ -391,7 +391,7 @@ export class Coordinator {
       })
       .then(async (outcome) => {
         try {
-          await this.recordEnd(task, lease, outcome, runner.endsWithTask);
+          await this.recordEnd(task, lease, outcome, runner);
           this.events.emit({
             deploymentId: deployment.id,
             taskId: task.id,
@@ -430,11 +430,18 @@ export class Coordinator {
     task: TaskRow,
     lease: Lease,
     outcome: TaskOutcome,
-    actionEnds: ActionEnd[],
+    runner: TaskRunner,
   ): Promise<void> {
     for (let delay = 100; ; delay = Math.min(delay * 2, 5000)) {
       try {
-        return await this.store.finishTask(task.id, lease, outcome.state, outcome.message, actionEnds);
+        return await this.store.finishTask(
+          task.id,
+          lease,
+          outcome.state,
+          outcome.message,
+          runner.endsWithTask,
+          runner.handoffsWithTask,
+        );
       } catch (err) {
         if (err instanceof StaleLeaseError) throw err;
         this.opts.log.error(

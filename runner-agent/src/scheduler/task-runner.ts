@@ -18,8 +18,10 @@ import type {
   ActionEnd,
   DeploymentRow,
   Lease,
+  LockHolder,
   NewAction,
   Store,
+  TargetHandoff,
   TaskRow,
   TaskState,
 } from '../store/types.ts';
@@ -27,6 +29,7 @@ import type { WorkerRegistry } from '../worker/registry.ts';
 import type { AcquireReport, ActionResult, Worker } from '../worker/types.ts';
 import type { EventLog } from './event-log.ts';
 import { type Mask, makeMask } from './mask.ts';
+import type { TargetHolds } from './target-holds.ts';
 import type { Wakeups } from './wakeups.ts';
 
 export interface TaskRunnerDeps {
@@ -36,13 +39,10 @@ export interface TaskRunnerDeps {
   workers: WorkerRegistry;
   lease: Lease;
   retryBackoffMs: number;
-  /** Target locks released on this node: wake-ups for actions waiting on a mutex. */
+  /** Target locks released on this node: wake-ups for actions waiting for another node's lock. */
   targetReleases: Wakeups;
-  /**
-   * Targets held by this node's tasks right now, and by which task: a hint
-   * for choosing and waiting (the store holds the mutex).
-   */
-  heldTargets: Map<string, string>;
+  /** Targets held by this node's tasks, and the actions here waiting for them, in order. */
+  targets: TargetHolds;
   /** Hook for measurements: called when an action's process is about to start. */
   onActionStart?: (taskId: string) => void;
   onActionEnd?: (state: string, seconds: number) => void;
@@ -125,6 +125,8 @@ export class TaskRunner {
   readonly endsWithTask: ActionEnd[] = [];
   /** Targets whose locks the task's end releases. */
   private readonly releasedWithTask: string[] = [];
+  /** Target locks the task's end passes to actions waiting for them. */
+  readonly handoffsWithTask: TargetHandoff[] = [];
   /** Action starts and ends not yet written (see afterWrite), and the first that failed. */
   private unwaitedWrites: Promise<void>[] = [];
   private unwaitedWriteError: unknown;
@@ -186,9 +188,9 @@ export class TaskRunner {
 
   /** Called once the task's end is written (or its lease lost): its last target locks are free. */
   endWritten(): void {
-    if (this.releasedWithTask.length === 0) return;
     for (const t of this.releasedWithTask) {
-      this.deps.heldTargets.delete(t);
+      // Its row is gone: whoever waits here takes it from the store.
+      this.deps.targets.release(t, this.task.id);
       this.deps.targetReleases.notify(t);
     }
   }
@@ -275,7 +277,9 @@ export class TaskRunner {
     // The next action prefers a target no task holds now, so that an action
     // waiting for a busy target does not leave free targets idle.
     const takeNext = (): RunningAction => {
-      const free = mutex ? remaining.findIndex((a) => !this.deps.heldTargets.has(a.spec.target!.name)) : 0;
+      const free = mutex
+        ? remaining.findIndex((a) => this.deps.targets.holder(a.spec.target!.name) === undefined)
+        : 0;
       return remaining.splice(Math.max(free, 0), 1)[0]!;
     };
     // Actions beyond the window wait, and say why (once each), all in one
@@ -449,6 +453,17 @@ export class TaskRunner {
     // The action's final state and the release of its target are written together.
     let finished: Promise<void> | undefined;
     let withTask = false;
+    // The action waiting here for the target that gets it when this one ends.
+    let next: LockHolder | null = null;
+    const handOver = () => {
+      next = mutex ? this.deps.targets.handOver(target.name, this.task.id) : null;
+      return next;
+    };
+    // A release the store refused goes with the task's end, which is written until the store takes it.
+    const releaseWithTask = () => {
+      if (next) this.handoffsWithTask.push({ target: target!.name, ...next });
+      else if (mutex) this.releasedWithTask.push(target.name);
+    };
     try {
       let result: ActionResult = { ok: false, cancelled: false, exitCode: null, message: '' };
       const firstStart = Date.now();
@@ -494,17 +509,18 @@ export class TaskRunner {
       // The task's last action ends with the task, in its write, which also
       // releases the task's target locks (see endWritten).
       withTask = --this.unfinishedInStep === 0 && a.row.stepIndex === this.steps.length - 1;
+      const passTo = handOver() ?? undefined;
       if (withTask) {
         this.endsWithTask.push(end);
-        if (mutex) this.releasedWithTask.push(target.name);
+        releaseWithTask();
       } else {
         // After the start: PostgreSQL runs writes side by side, and a start
         // written last would say the action still runs.
-        finished = afterStart(a, () => store.finishAction(end, mutex ? target.name : null)).catch(
+        finished = afterStart(a, () => store.finishAction(end, mutex ? target.name : null, passTo)).catch(
           (err: unknown) => {
             // Not lost: the task's end, which is written until the store takes it, writes it again.
             this.endsWithTask.push(end);
-            if (mutex) this.releasedWithTask.push(target.name);
+            releaseWithTask();
             throw err;
           },
         );
@@ -518,10 +534,23 @@ export class TaskRunner {
       return result.ok;
     } finally {
       if (mutex && !withTask) {
-        this.deps.heldTargets.delete(target.name);
         // An action that ended by an error has no end written to release it.
-        const released = finished ?? store.unlockTarget(target.name, a.row.id);
-        this.afterWrite(released.then(() => this.deps.targetReleases.notify(target.name)));
+        const passTo = finished ? next : handOver();
+        const released =
+          finished ??
+          store.unlockTarget(target.name, a.row.id, passTo ?? undefined).catch((err: unknown) => {
+            releaseWithTask();
+            throw err;
+          });
+        // Free once its row is gone: until then a task here that wants it waits in line.
+        this.afterWrite(
+          passTo
+            ? released
+            : released.then(() => {
+                this.deps.targets.release(target.name, this.task.id);
+                this.deps.targetReleases.notify(target.name);
+              }),
+        );
       } else if (finished) this.afterWrite(finished);
     }
   }
@@ -532,9 +561,10 @@ export class TaskRunner {
    * writes commit with the end or after it; PostgreSQL runs them side by side,
    * a round trip saved, and a crash between the two leaves both actions
    * running, which recovery cancels alike. Only the task's end waits for them
-   * all (see run); so does the release of a target: tasks waiting for it are
-   * told once it is written. Starts after the first are not waited for
-   * either (see attempt).
+   * all (see run); so does the release of a target no action here waits
+   * for: it is free here once its row is gone (one waiting gets it handed
+   * over at once, row and all; see TargetHolds). Starts after the first are
+   * not waited for either (see attempt).
    */
   private afterWrite(written: Promise<void>): void {
     this.unwaitedWrites.push(
@@ -629,29 +659,55 @@ export class TaskRunner {
     );
   }
 
-  /** Waits for the target's mutex; false when the task was cancelled meanwhile. */
+  /**
+   * Waits for the target's mutex; false when the task was cancelled
+   * meanwhile. Behind a task of this node it waits in line, and the target
+   * is handed to it (see TargetHolds); a target no task here holds is asked
+   * of the store, and one another node holds is asked again when it may
+   * have been released.
+   */
   private async lockTarget(target: Target, a: RunningAction): Promise<boolean> {
-    let said: string | null = null;
+    const { targets, targetReleases, store } = this.deps;
+    let reason: string | null = null;
+    const waitingFor = async (holder: string) => {
+      const now = `target ${target.name} busy with task ${holder} (mutex)`;
+      if (now === reason) return;
+      reason = now;
+      await this.setWaiting(a, now);
+    };
     while (!this.abort.signal.aborted) {
-      const seen = this.deps.targetReleases.seen(target.name);
-      // A target a task of this node holds is not asked of the store: the
-      // answer is known, and a refused lock costs a write.
-      const heldHere = this.deps.heldTargets.get(target.name);
-      const lock =
-        heldHere === undefined
-          ? await this.deps.store.lockTarget(target.name, this.task.id, a.row.id)
-          : { ok: false as const, holder: heldHere };
-      if (lock.ok) {
-        this.deps.heldTargets.set(target.name, this.task.id);
-        // Its start (or its end, if the task is cancelled first) clears what it waited on.
-        return true;
+      const heldHere = targets.holder(target.name);
+      if (heldHere !== undefined) {
+        await waitingFor(heldHere);
+        // Released or passed on while the reason was written: look again.
+        if (targets.holder(target.name) !== heldHere) continue;
+        // Each new holder is said while the action stays in line; its start
+        // waits for what was said, so the start (or its end, if the task is
+        // cancelled first) is what clears it.
+        let said: Promise<void> = Promise.resolve();
+        const turn = await targets.waitTurn(target.name, this.task.id, a.row.id, this.abort.signal, (h) => {
+          said = said.then(() => waitingFor(h));
+          this.afterWrite(said);
+        });
+        await said.catch(() => {});
+        if (turn === 'handed') return true;
+        continue;
       }
-      const reason = `target ${target.name} busy with task ${lock.holder} (mutex)`;
-      if (reason !== said) {
-        said = reason;
-        await this.setWaiting(a, reason);
+      const seen = targetReleases.seen(target.name);
+      // Held here from now on, so that a task choosing meanwhile takes another
+      // target, or waits in line behind this one.
+      targets.hold(target.name, this.task.id);
+      let lock: Awaited<ReturnType<Store['lockTarget']>>;
+      try {
+        lock = await store.lockTarget(target.name, this.task.id, a.row.id);
+      } catch (err) {
+        targets.release(target.name, this.task.id);
+        throw err;
       }
-      await this.deps.targetReleases.after(seen, 1000, this.abort.signal, target.name);
+      if (lock.ok) return true;
+      targets.release(target.name, this.task.id);
+      await waitingFor(lock.holder);
+      await targetReleases.after(seen, 1000, this.abort.signal, target.name);
     }
     return false;
   }

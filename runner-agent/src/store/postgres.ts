@@ -30,12 +30,14 @@ import {
   type DeploymentState,
   type EventRow,
   type Lease,
+  type LockHolder,
   type NewAction,
   type NewDeployment,
   type NewEvent,
   type NodeRow,
   StaleLeaseError,
   type Store,
+  type TargetHandoff,
   type TaskRow,
   type TaskState,
 } from './types.ts';
@@ -415,10 +417,13 @@ export class PostgresStore implements Store {
     state: TaskState,
     message: string | null,
     actionEnds: ActionEnd[] = [],
+    handoffs: TargetHandoff[] = [],
   ): Promise<void> {
     const col = <K extends keyof ActionEnd>(k: K) => actionEnds.map((e) => e[k]);
+    const passed = <K extends keyof TargetHandoff>(k: K) => handoffs.map((h) => h[k]);
     // One statement (one round trip, its own transaction): the finish, its
-    // last action ends, the release of the task's target locks and, when a
+    // last action ends, the release of the task's target locks (or their
+    // passing to actions waiting for them) and, when a
     // node waits for work, the wake-up of other nodes. This node claims again
     // right after; busy nodes do after their own task ends.
     // Fencing: an epoch the node has since moved past (a re-registration, or
@@ -437,8 +442,14 @@ export class PostgresStore implements Store {
         -- By the task's own actions: a join over a few ids is planned as a
         -- scan of every action while the statistics still count few.
         WHERE a.task_id = ${taskId} AND a.id = u.id AND EXISTS (SELECT 1 FROM finished)
+      ), passed AS (
+        UPDATE target_locks l SET task_id = h.task_id, action_id = h.action_id, since = now_ms()
+        FROM unnest(${passed('target')}::text[], ${passed('taskId')}::text[], ${passed('actionId')}::text[])
+          AS h (target, task_id, action_id)
+        WHERE l.target = h.target AND l.task_id IN (SELECT id FROM finished)
       ), released AS (
         DELETE FROM target_locks WHERE task_id IN (SELECT id FROM finished)
+          AND target <> ALL(${passed('target')}::text[])
       )
       SELECT count(*)::int AS n, (
         SELECT count(pg_notify(${this.channel}, 'queue')) FROM finished
@@ -549,15 +560,28 @@ export class PostgresStore implements Store {
     await this.sql`UPDATE actions SET ${this.sql(set)} WHERE id = ${id}`;
   }
 
-  async finishAction(end: ActionEnd, heldTarget: string | null): Promise<void> {
-    // One statement, one round trip: the end and the release of its target.
-    await this.sql`
+  async finishAction(end: ActionEnd, heldTarget: string | null, next?: LockHolder): Promise<void> {
+    // One statement, one round trip: the end and the release (or passing on) of its target.
+    const [r] = await this.sql`
       WITH ended AS (
         UPDATE actions SET state = ${end.state}, finished_at = ${end.finishedAt}, exit_code = ${end.exitCode},
           message = ${end.message}, waiting_on = NULL
         WHERE id = ${end.id}
+      ), released AS (
+        ${this.releaseLock(heldTarget, end.id, next)}
       )
-      DELETE FROM target_locks WHERE target = ${heldTarget} AND action_id = ${end.id}`;
+      SELECT count(*)::int AS n FROM released`;
+    if (next && heldTarget !== null && r?.n === 0) lockNotHeld(heldTarget, end.id);
+  }
+
+  /** Deletes the target's lock row held by the action, or gives it to `next`: the row is never free. */
+  private releaseLock(target: string | null, actionId: string, next: LockHolder | undefined) {
+    return next
+      ? this
+          .sql`UPDATE target_locks SET task_id = ${next.taskId}, action_id = ${next.actionId}, since = now_ms()
+          WHERE target = ${target} AND action_id = ${actionId} RETURNING target`
+      : this
+          .sql`DELETE FROM target_locks WHERE target = ${target} AND action_id = ${actionId} RETURNING target`;
   }
 
   async actionsOf(taskIds: string[]): Promise<ActionRow[]> {
@@ -587,8 +611,9 @@ export class PostgresStore implements Store {
     }
   }
 
-  async unlockTarget(target: string, actionId: string): Promise<void> {
-    await this.sql`DELETE FROM target_locks WHERE target = ${target} AND action_id = ${actionId}`;
+  async unlockTarget(target: string, actionId: string, next?: LockHolder): Promise<void> {
+    const rows = await this.releaseLock(target, actionId, next);
+    if (next && rows.length === 0) lockNotHeld(target, actionId);
   }
 
   // ---- events -----------------------------------------------------------------
@@ -664,4 +689,8 @@ export class PostgresStore implements Store {
         sent_at = ${sent.at}, annotations = ${sent.annotations}, completed = ${sent.completed}
       WHERE deployment_id = ${deploymentId}`;
   }
+}
+
+function lockNotHeld(target: string, actionId: string): never {
+  throw new Error(`target ${target} is not held by action ${actionId}`);
 }

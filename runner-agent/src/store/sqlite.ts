@@ -30,12 +30,14 @@ import {
   type DeploymentState,
   type EventRow,
   type Lease,
+  type LockHolder,
   type NewAction,
   type NewDeployment,
   type NewEvent,
   type NodeRow,
   StaleLeaseError,
   type Store,
+  type TargetHandoff,
   type TaskRow,
   type TaskState,
 } from './types.ts';
@@ -586,6 +588,7 @@ export class SqliteStore implements Store {
     state: TaskState,
     message: string | null,
     actionEnds: ActionEnd[] = [],
+    handoffs: TargetHandoff[] = [],
   ): Promise<void> {
     await this.write(() => {
       const changed = this.run(
@@ -603,6 +606,7 @@ export class SqliteStore implements Store {
       );
       if (changed === 0) throw new StaleLeaseError(`task ${taskId}`);
       for (const end of actionEnds) this.endAction(end);
+      for (const h of handoffs) this.passLock(h.target, 'task_id', taskId, h);
       this.run('DELETE FROM target_locks WHERE task_id = ?', taskId);
     });
   }
@@ -713,12 +717,33 @@ export class SqliteStore implements Store {
       await this.write(() => this.run(`UPDATE actions SET ${sets.join(', ')} WHERE id = ?`, ...values, id));
   }
 
-  async finishAction(end: ActionEnd, heldTarget: string | null): Promise<void> {
+  async finishAction(end: ActionEnd, heldTarget: string | null, next?: LockHolder): Promise<void> {
     await this.write(() => {
       this.endAction(end);
-      if (heldTarget !== null)
-        this.run('DELETE FROM target_locks WHERE target = ? AND action_id = ?', heldTarget, end.id);
+      if (heldTarget !== null) this.releaseLock(heldTarget, end.id, next);
     });
+  }
+
+  private releaseLock(target: string, actionId: string, next: LockHolder | undefined): void {
+    if (!next) {
+      this.run('DELETE FROM target_locks WHERE target = ? AND action_id = ?', target, actionId);
+      return;
+    }
+    if (this.passLock(target, 'action_id', actionId, next) === 0) {
+      throw new Error(`target ${target} is not held by action ${actionId}`);
+    }
+  }
+
+  /** Gives the target's lock, held by `holderId` (an action or task id), to `next`; the row is never free. */
+  private passLock(target: string, by: 'task_id' | 'action_id', holderId: string, next: LockHolder): number {
+    return this.run(
+      `UPDATE target_locks SET task_id = ?, action_id = ?, since = ? WHERE target = ? AND ${by} = ?`,
+      next.taskId,
+      next.actionId,
+      Date.now(),
+      target,
+      holderId,
+    );
   }
 
   private endAction(end: ActionEnd): void {
@@ -760,10 +785,8 @@ export class SqliteStore implements Store {
     });
   }
 
-  async unlockTarget(target: string, actionId: string): Promise<void> {
-    await this.write(() =>
-      this.run('DELETE FROM target_locks WHERE target = ? AND action_id = ?', target, actionId),
-    );
+  async unlockTarget(target: string, actionId: string, next?: LockHolder): Promise<void> {
+    await this.write(() => this.releaseLock(target, actionId, next));
   }
 
   async appendEvents(events: NewEvent[]): Promise<void> {

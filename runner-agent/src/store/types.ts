@@ -109,6 +109,17 @@ export interface ActionStart {
   startedAt: number;
 }
 
+/** Who holds a target lock: an action of a task. */
+export interface LockHolder {
+  taskId: string;
+  actionId: string;
+}
+
+/** A target lock passing from an ending task to an action waiting for the target. */
+export interface TargetHandoff extends LockHolder {
+  target: string;
+}
+
 /** An action's final state, as the task runner writes it. */
 export interface ActionEnd {
   id: string;
@@ -206,7 +217,8 @@ export interface Store {
   /**
    * A task ends under its lease, releasing its target locks; `actionEnds` are
    * its actions' last ends not written yet (the task's last action ends with
-   * the task, in the same write).
+   * the task, in the same write), and `handoffs` the locks it passes to
+   * actions waiting for them instead of releasing them.
    */
   finishTask(
     taskId: string,
@@ -214,6 +226,7 @@ export interface Store {
     state: TaskState,
     message: string | null,
     actionEnds?: ActionEnd[],
+    handoffs?: TargetHandoff[],
   ): Promise<void>;
   /** Queued tasks of the deployment become cancelled; returns them. */
   cancelQueued(deploymentId: string, message: string): Promise<TaskRow[]>;
@@ -232,9 +245,11 @@ export interface Store {
   updateAction(id: string, patch: Partial<Omit<ActionRow, 'id' | 'taskId'>>): Promise<void>;
   /**
    * An action's end (it waits on nothing any more) and, with `heldTarget`,
-   * the release of the target lock it held, in one write.
+   * the release of the target lock it held, in one write; with `next`, the
+   * lock passes to that action instead (it throws if the action does not
+   * hold it).
    */
-  finishAction(end: ActionEnd, heldTarget: string | null): Promise<void>;
+  finishAction(end: ActionEnd, heldTarget: string | null, next?: LockHolder): Promise<void>;
   actionsOf(taskIds: string[]): Promise<ActionRow[]>;
 
   /** Takes the per-target mutex; returns the current holder's task id when it is taken. */
@@ -243,8 +258,8 @@ export interface Store {
     taskId: string,
     actionId: string,
   ): Promise<{ ok: true } | { ok: false; holder: string }>;
-  /** Releases a target lock whose action ended without its end written (see finishAction). */
-  unlockTarget(target: string, actionId: string): Promise<void>;
+  /** Releases (or with `next`, passes on) a target lock whose action ended without its end written (see finishAction). */
+  unlockTarget(target: string, actionId: string, next?: LockHolder): Promise<void>;
 
   appendEvents(events: NewEvent[]): Promise<void>;
   eventsSince(deploymentId: string, afterId: number, limit: number): Promise<EventRow[]>;

@@ -1,0 +1,98 @@
+// This node's side of the per-target mutex (design rule 3): which of its
+// tasks holds each target, and which of its actions wait for one, in the
+// order they came. The store keeps the lock rows; when an action here lets
+// go of a target another action here waits for, the target passes straight
+// to that one and its row is handed over, never free in between: no other
+// node takes it meanwhile, the waiter starts without asking the store, and
+// an action arriving later cannot take it first. Measured on the makespan
+// benchmark's ideal schedule, waking every waiter a moment after a release
+// instead, and letting newcomers take the target first, lengthened it by
+// about 5% (three alternations).
+
+import type { LockHolder } from '../store/types.ts';
+
+/** How a wait for a target ended: handed over (it is the waiter's now), free to take from the store, or cancelled. */
+export type Turn = 'handed' | 'free' | 'cancelled';
+
+interface Waiter {
+  taskId: string;
+  actionId: string;
+  wake: (turn: Turn) => void;
+  /** The target passed to another task, which it now waits behind. */
+  onHolder: (taskId: string) => void;
+}
+
+export class TargetHolds {
+  private readonly holders = new Map<string, string>();
+  private readonly queues = new Map<string, Waiter[]>();
+
+  /** The task of this node holding the target, if one does. */
+  holder(target: string): string | undefined {
+    return this.holders.get(target);
+  }
+
+  /** The store gave the target's lock to the task. */
+  hold(target: string, taskId: string): void {
+    this.holders.set(target, taskId);
+  }
+
+  /**
+   * Waits in line behind the target's holder here (call it only while a task
+   * here holds the target); `onHolder` hears of each new holder meanwhile.
+   */
+  waitTurn(
+    target: string,
+    taskId: string,
+    actionId: string,
+    signal: AbortSignal,
+    onHolder: (taskId: string) => void,
+  ): Promise<Turn> {
+    if (signal.aborted) return Promise.resolve('cancelled');
+    return new Promise((resolve) => {
+      const queue = this.queues.get(target) ?? [];
+      this.queues.set(target, queue);
+      const onAbort = () => {
+        const i = queue.indexOf(waiter);
+        if (i >= 0) queue.splice(i, 1);
+        resolve('cancelled');
+      };
+      const waiter: Waiter = {
+        taskId,
+        actionId,
+        onHolder,
+        wake: (turn) => {
+          signal.removeEventListener('abort', onAbort);
+          resolve(turn);
+        },
+      };
+      signal.addEventListener('abort', onAbort, { once: true });
+      queue.push(waiter);
+    });
+  }
+
+  /**
+   * The task is done with the target and the first action waiting for it
+   * here, if any, gets it: returned, for the caller to pass it the lock row.
+   * With no one waiting, the task keeps the target (see release).
+   */
+  handOver(target: string, taskId: string): LockHolder | null {
+    if (this.holders.get(target) !== taskId) return null;
+    const queue = this.queues.get(target);
+    const next = queue?.shift();
+    if (!next) return null;
+    if (queue!.length === 0) this.queues.delete(target);
+    this.holders.set(target, next.taskId);
+    next.wake('handed');
+    for (const w of queue!) w.onHolder(next.taskId);
+    return { taskId: next.taskId, actionId: next.actionId };
+  }
+
+  /** The task lets go of the target: it is free here, and whoever waits for it tries the store. */
+  release(target: string, taskId: string): void {
+    if (this.holders.get(target) !== taskId) return;
+    this.holders.delete(target);
+    const queue = this.queues.get(target) ?? [];
+    this.queues.delete(target);
+    for (const w of queue) w.wake('free');
+  }
+}
