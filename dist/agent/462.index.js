@@ -581,9 +581,10 @@ class EventLog {
 // tasks holds each target, and which of its actions wait for one, in the
 // order they came. The store keeps the lock rows; when an action here lets
 // go of a target another action here waits for, the target passes straight
-// to that one and its row is handed over, never free in between: no other
-// node takes it meanwhile, the waiter starts without asking the store, and
-// an action arriving later cannot take it first. Measured on the makespan
+// to that one and its row is handed over with the end's write, never free in
+// between: no other node takes it meanwhile, the waiter starts once that
+// write is in without asking the store itself, and an action arriving later
+// cannot take it first. Measured on the makespan
 // benchmark's ideal schedule, waking every waiter a moment after a release
 // instead, and letting newcomers take the target first, lengthened it by
 // about 5% (three alternations).
@@ -629,8 +630,10 @@ class TargetHolds {
     }
     /**
      * The task is done with the target and the first action waiting for it
-     * here, if any, gets it: returned, for the caller to pass it the lock row.
-     * With no one waiting, the task keeps the target (see release).
+     * here, if any, gets it: returned, for the caller to pass it the lock row
+     * and then call `passed`, which lets the action go on (its script does
+     * not run before the row is its own). With no one waiting, the task keeps
+     * the target (see release).
      */
     handOver(target, taskId) {
         if (this.holders.get(target) !== taskId)
@@ -642,10 +645,9 @@ class TargetHolds {
         if (queue.length === 0)
             this.queues.delete(target);
         this.holders.set(target, next.taskId);
-        next.wake('handed');
         for (const w of queue)
             w.onHolder(next.taskId);
-        return { taskId: next.taskId, actionId: next.actionId };
+        return { taskId: next.taskId, actionId: next.actionId, passed: () => next.wake('handed') };
     }
     /** The task lets go of the target: it is free here, and whoever waits for it tries the store. */
     release(target, taskId) {
@@ -742,6 +744,8 @@ class TaskRunner {
     releasedWithTask = [];
     /** Target locks the task's end passes to actions waiting for them. */
     handoffsWithTask = [];
+    /** Those actions, let go on once the task's end is written. */
+    passedWithTask = [];
     /** Action starts and ends not yet written (see afterWrite), and the first that failed. */
     unwaitedWrites = [];
     unwaitedWriteError;
@@ -799,6 +803,8 @@ class TaskRunner {
     }
     /** Called once the task's end is written (or its lease lost): its last target locks are free. */
     endWritten() {
+        for (const passed of this.passedWithTask)
+            passed();
         for (const t of this.releasedWithTask) {
             // Its row is gone: whoever waits here takes it from the store.
             this.deps.targets.release(t, this.task.id);
@@ -1047,12 +1053,14 @@ class TaskRunner {
         let next = null;
         const handOver = () => {
             next = mutex ? this.deps.targets.handOver(target.name, this.task.id) : null;
-            return next;
+            return next ? { taskId: next.taskId, actionId: next.actionId } : undefined;
         };
         // A release the store refused goes with the task's end, which is written until the store takes it.
         const releaseWithTask = () => {
-            if (next)
-                this.handoffsWithTask.push({ target: target.name, ...next });
+            if (next) {
+                this.handoffsWithTask.push({ target: target.name, taskId: next.taskId, actionId: next.actionId });
+                this.passedWithTask.push(next.passed);
+            }
             else if (mutex)
                 this.releasedWithTask.push(target.name);
         };
@@ -1103,7 +1111,7 @@ class TaskRunner {
             // The task's last action ends with the task, in its write, which also
             // releases the task's target locks (see endWritten).
             withTask = --this.unfinishedInStep === 0 && a.row.stepIndex === this.steps.length - 1;
-            const passTo = handOver() ?? undefined;
+            const passTo = handOver();
             if (withTask) {
                 this.endsWithTask.push(end);
                 releaseWithTask();
@@ -1129,19 +1137,22 @@ class TaskRunner {
         finally {
             if (mutex && !withTask) {
                 // An action that ended by an error has no end written to release it.
-                const passTo = finished ? next : handOver();
                 const released = finished ??
-                    store.unlockTarget(target.name, a.row.id, passTo ?? undefined).catch((err) => {
+                    store.unlockTarget(target.name, a.row.id, handOver()).catch((err) => {
                         releaseWithTask();
                         throw err;
                     });
-                // Free once its row is gone: until then a task here that wants it waits in line.
-                this.afterWrite(passTo
-                    ? released
-                    : released.then(() => {
+                const handed = next;
+                // Passed on once the row is the next action's; else free once the row
+                // is gone: until then a task here that wants it waits in line.
+                this.afterWrite(released.then(() => {
+                    if (handed)
+                        handed.passed();
+                    else {
                         this.deps.targets.release(target.name, this.task.id);
                         this.deps.targetReleases.notify(target.name);
-                    }));
+                    }
+                }));
             }
             else if (finished)
                 this.afterWrite(finished);

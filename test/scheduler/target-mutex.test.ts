@@ -6,6 +6,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { DatabaseSync } from 'node:sqlite';
 import pino from 'pino';
 import { afterEach, expect, it } from 'vitest';
 import { Coordinator } from '../../runner-agent/src/scheduler/coordinator.ts';
@@ -21,12 +22,21 @@ class GateWorker extends InstantWorker {
     { name: 'web-1', roles: ['web'], host: 'localhost', root: join(tmpdir(), 'flotilla-unused') },
   ];
   readonly ran: string[] = [];
+  /** The holder of web-1's lock row in the store, as each action started. */
+  readonly rowHolders: (string | null)[] = [];
   private readonly gates = new Map<string, () => void>();
   private opened = false;
+  private readonly rowHolder: () => string | null;
+
+  constructor(rowHolder: () => string | null) {
+    super();
+    this.rowHolder = rowHolder;
+  }
 
   override execute(request: ActionRequest): Promise<ActionResult> {
     const task = request.env.FLOTILLA_TASK_ID!;
     this.ran.push(task);
+    this.rowHolders.push(this.rowHolder());
     return new Promise((resolve) => {
       this.gates.set(task, () => resolve({ ok: true, cancelled: false, exitCode: 0, message: 'exit 0' }));
       if (this.opened) this.end(task);
@@ -55,7 +65,10 @@ afterEach(async () => {
 it('actions waiting here for a target get it in the order they came, told who holds it', async () => {
   const dir = await mkdtemp(join(tmpdir(), 'flotilla-target-mutex-'));
   const store = new SqliteStore(dir);
-  const worker = new GateWorker();
+  // What a crash at that instant would leave: read from a second connection.
+  const reader = new DatabaseSync(join(dir, 'flotilla.db'), { readOnly: true });
+  const row = reader.prepare("SELECT task_id FROM target_locks WHERE target = 'web-1'");
+  const worker = new GateWorker(() => (row.get()?.task_id as string | undefined) ?? null);
   const coordinator = new Coordinator({
     store,
     node: 'node-1',
@@ -68,6 +81,7 @@ it('actions waiting here for a target get it in the order they came, told who ho
   cleanups.push(async () => {
     worker.openAll();
     await coordinator.stop();
+    reader.close();
     await store.close();
     await rm(dir, { recursive: true, force: true });
   });
@@ -125,6 +139,8 @@ it('actions waiting here for a target get it in the order they came, told who ho
     if (i < 4) await waitFor(`action ${i + 3} runs`, () => worker.ran.length === i + 3);
   }
   expect(worker.ran).toEqual([a, b, c, a, b, c]);
+  // No script ran before the lock row was its task's.
+  expect(worker.rowHolders).toEqual(worker.ran);
   await waitFor(
     'the deployment ends',
     async () => (await store.getDeployment(deployment.id))!.state === 'succeeded',

@@ -2,14 +2,20 @@
 // tasks holds each target, and which of its actions wait for one, in the
 // order they came. The store keeps the lock rows; when an action here lets
 // go of a target another action here waits for, the target passes straight
-// to that one and its row is handed over, never free in between: no other
-// node takes it meanwhile, the waiter starts without asking the store, and
-// an action arriving later cannot take it first. Measured on the makespan
+// to that one and its row is handed over with the end's write, never free in
+// between: no other node takes it meanwhile, the waiter starts once that
+// write is in without asking the store itself, and an action arriving later
+// cannot take it first. Measured on the makespan
 // benchmark's ideal schedule, waking every waiter a moment after a release
 // instead, and letting newcomers take the target first, lengthened it by
 // about 5% (three alternations).
 
 import type { LockHolder } from '../store/types.ts';
+
+/** A target passing to an action waiting for it; `passed` once its lock row is the action's. */
+export interface Handoff extends LockHolder {
+  passed: () => void;
+}
 
 /** How a wait for a target ended: handed over (it is the waiter's now), free to take from the store, or cancelled. */
 export type Turn = 'handed' | 'free' | 'cancelled';
@@ -72,19 +78,20 @@ export class TargetHolds {
 
   /**
    * The task is done with the target and the first action waiting for it
-   * here, if any, gets it: returned, for the caller to pass it the lock row.
-   * With no one waiting, the task keeps the target (see release).
+   * here, if any, gets it: returned, for the caller to pass it the lock row
+   * and then call `passed`, which lets the action go on (its script does
+   * not run before the row is its own). With no one waiting, the task keeps
+   * the target (see release).
    */
-  handOver(target: string, taskId: string): LockHolder | null {
+  handOver(target: string, taskId: string): Handoff | null {
     if (this.holders.get(target) !== taskId) return null;
     const queue = this.queues.get(target);
     const next = queue?.shift();
     if (!next) return null;
     if (queue!.length === 0) this.queues.delete(target);
     this.holders.set(target, next.taskId);
-    next.wake('handed');
     for (const w of queue!) w.onHolder(next.taskId);
-    return { taskId: next.taskId, actionId: next.actionId };
+    return { taskId: next.taskId, actionId: next.actionId, passed: () => next.wake('handed') };
   }
 
   /** The task lets go of the target: it is free here, and whoever waits for it tries the store. */

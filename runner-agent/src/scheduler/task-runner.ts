@@ -18,7 +18,6 @@ import type {
   ActionEnd,
   DeploymentRow,
   Lease,
-  LockHolder,
   NewAction,
   Store,
   TargetHandoff,
@@ -29,7 +28,7 @@ import type { WorkerRegistry } from '../worker/registry.ts';
 import type { AcquireReport, ActionResult, Worker } from '../worker/types.ts';
 import type { EventLog } from './event-log.ts';
 import { type Mask, makeMask } from './mask.ts';
-import type { TargetHolds } from './target-holds.ts';
+import type { Handoff, TargetHolds } from './target-holds.ts';
 import type { Wakeups } from './wakeups.ts';
 
 export interface TaskRunnerDeps {
@@ -127,6 +126,8 @@ export class TaskRunner {
   private readonly releasedWithTask: string[] = [];
   /** Target locks the task's end passes to actions waiting for them. */
   readonly handoffsWithTask: TargetHandoff[] = [];
+  /** Those actions, let go on once the task's end is written. */
+  private readonly passedWithTask: (() => void)[] = [];
   /** Action starts and ends not yet written (see afterWrite), and the first that failed. */
   private unwaitedWrites: Promise<void>[] = [];
   private unwaitedWriteError: unknown;
@@ -188,6 +189,7 @@ export class TaskRunner {
 
   /** Called once the task's end is written (or its lease lost): its last target locks are free. */
   endWritten(): void {
+    for (const passed of this.passedWithTask) passed();
     for (const t of this.releasedWithTask) {
       // Its row is gone: whoever waits here takes it from the store.
       this.deps.targets.release(t, this.task.id);
@@ -454,15 +456,17 @@ export class TaskRunner {
     let finished: Promise<void> | undefined;
     let withTask = false;
     // The action waiting here for the target that gets it when this one ends.
-    let next: LockHolder | null = null;
+    let next: Handoff | null = null;
     const handOver = () => {
       next = mutex ? this.deps.targets.handOver(target.name, this.task.id) : null;
-      return next;
+      return next ? { taskId: next.taskId, actionId: next.actionId } : undefined;
     };
     // A release the store refused goes with the task's end, which is written until the store takes it.
     const releaseWithTask = () => {
-      if (next) this.handoffsWithTask.push({ target: target!.name, ...next });
-      else if (mutex) this.releasedWithTask.push(target.name);
+      if (next) {
+        this.handoffsWithTask.push({ target: target!.name, taskId: next.taskId, actionId: next.actionId });
+        this.passedWithTask.push(next.passed);
+      } else if (mutex) this.releasedWithTask.push(target.name);
     };
     try {
       let result: ActionResult = { ok: false, cancelled: false, exitCode: null, message: '' };
@@ -509,7 +513,7 @@ export class TaskRunner {
       // The task's last action ends with the task, in its write, which also
       // releases the task's target locks (see endWritten).
       withTask = --this.unfinishedInStep === 0 && a.row.stepIndex === this.steps.length - 1;
-      const passTo = handOver() ?? undefined;
+      const passTo = handOver();
       if (withTask) {
         this.endsWithTask.push(end);
         releaseWithTask();
@@ -535,21 +539,23 @@ export class TaskRunner {
     } finally {
       if (mutex && !withTask) {
         // An action that ended by an error has no end written to release it.
-        const passTo = finished ? next : handOver();
         const released =
           finished ??
-          store.unlockTarget(target.name, a.row.id, passTo ?? undefined).catch((err: unknown) => {
+          store.unlockTarget(target.name, a.row.id, handOver()).catch((err: unknown) => {
             releaseWithTask();
             throw err;
           });
-        // Free once its row is gone: until then a task here that wants it waits in line.
+        const handed = next as Handoff | null;
+        // Passed on once the row is the next action's; else free once the row
+        // is gone: until then a task here that wants it waits in line.
         this.afterWrite(
-          passTo
-            ? released
-            : released.then(() => {
-                this.deps.targets.release(target.name, this.task.id);
-                this.deps.targetReleases.notify(target.name);
-              }),
+          released.then(() => {
+            if (handed) handed.passed();
+            else {
+              this.deps.targets.release(target.name, this.task.id);
+              this.deps.targetReleases.notify(target.name);
+            }
+          }),
         );
       } else if (finished) this.afterWrite(finished);
     }
