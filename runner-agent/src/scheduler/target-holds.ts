@@ -5,10 +5,10 @@
 // to that one and its row is handed over with the end's write, never free in
 // between: no other node takes it meanwhile, the waiter starts once that
 // write is in without asking the store itself, and an action arriving later
-// cannot take it first. Measured on the makespan
-// benchmark's ideal schedule, waking every waiter a moment after a release
-// instead, and letting newcomers take the target first, lengthened it by
-// about 5% (three alternations).
+// cannot take it first: first come, first served, as in the ideal schedule
+// of the makespan benchmark, which took about 5% longer when made to wake
+// every waiter a moment after a release and let newcomers go first (as the
+// agent did before; three alternations).
 
 import type { LockHolder } from '../store/types.ts';
 
