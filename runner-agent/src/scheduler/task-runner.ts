@@ -546,16 +546,12 @@ export class TaskRunner {
             throw err;
           });
         const handed = next as Handoff | null;
-        // Passed on once the row is the next action's; else free once the row
-        // is gone: until then a task here that wants it waits in line.
+        // Free here at once when no one waits (a lock asked for before its row
+        // is gone is refused, and asked again once it is); else passed on once
+        // the row is the next action's.
+        if (!handed) this.deps.targets.release(target.name, this.task.id);
         this.afterWrite(
-          released.then(() => {
-            if (handed) handed.passed();
-            else {
-              this.deps.targets.release(target.name, this.task.id);
-              this.deps.targetReleases.notify(target.name);
-            }
-          }),
+          released.then(() => (handed ? handed.passed() : this.deps.targetReleases.notify(target.name))),
         );
       } else if (finished) this.afterWrite(finished);
     }
@@ -567,10 +563,10 @@ export class TaskRunner {
    * writes commit with the end or after it; PostgreSQL runs them side by side,
    * a round trip saved, and a crash between the two leaves both actions
    * running, which recovery cancels alike. Only the task's end waits for them
-   * all (see run); so does the release of a target no action here waits
-   * for: it is free here once its row is gone (one waiting gets it handed
-   * over at once, row and all; see TargetHolds). Starts after the first are
-   * not waited for either (see attempt).
+   * all (see run); so does a target's release: an action of another node
+   * waiting for it is told once it is written, and one here that gets it
+   * handed over goes on once the row is its own (see TargetHolds). Starts
+   * after the first are not waited for either (see attempt).
    */
   private afterWrite(written: Promise<void>): void {
     this.unwaitedWrites.push(
