@@ -59,7 +59,9 @@ export class TargetHolds {
       this.queues.set(target, queue);
       const onAbort = () => {
         const i = queue.indexOf(waiter);
-        if (i >= 0) queue.splice(i, 1);
+        // Already handed the target: it goes on, and ends as its task is cancelled, letting go of it.
+        if (i < 0) return;
+        queue.splice(i, 1);
         resolve('cancelled');
       };
       const waiter: Waiter = {
