@@ -423,7 +423,7 @@ class PostgresStore {
         const r = await this.sql `
       UPDATE nodes SET heartbeat_at = now_ms() WHERE name = ${lease.node} AND epoch = ${lease.epoch}`;
         if (r.count === 0)
-            throw new types/* StaleLeaseError */.Q(`heartbeat of node ${lease.node}`);
+            throw new types/* StaleLeaseError */.Q2(`heartbeat of node ${lease.node}`);
     }
     async leaveNode(lease) {
         await this
@@ -567,7 +567,7 @@ class PostgresStore {
         }
         catch (err) {
             if (err.code === 'FL001')
-                throw new types/* StaleLeaseError */.Q(`claim by node ${lease.node}`);
+                throw new types/* StaleLeaseError */.Q2(`claim by node ${lease.node}`);
             throw err;
         }
     }
@@ -602,7 +602,7 @@ class PostgresStore {
       )
       SELECT count(*)::int AS n FROM fenced`;
         if (!r || r.n === 0)
-            throw new types/* StaleLeaseError */.Q(`task ${start.taskId}`);
+            throw new types/* StaleLeaseError */.Q2(`task ${start.taskId}`);
     }
     async finishTask(taskId, lease, state, message, actionEnds = [], handoffs = []) {
         const col = (k) => actionEnds.map((e) => e[k]);
@@ -643,7 +643,7 @@ class PostgresStore {
       ) AS woke
       FROM finished`;
         if (!r || r.n === 0)
-            throw new types/* StaleLeaseError */.Q(`task ${taskId}`);
+            throw new types/* StaleLeaseError */.Q2(`task ${taskId}`);
     }
     async cancelQueued(deploymentId, message) {
         return (await this.sql `
@@ -749,7 +749,7 @@ class PostgresStore {
       )
       SELECT count(*)::int AS n FROM released`;
         if (next && heldTarget !== null && r?.n === 0)
-            lockNotHeld(heldTarget, end.id);
+            throw new types/* LockNotHeldError */.iV(heldTarget, end.id);
     }
     /** Deletes the target's lock row held by the action, or gives it to `next`: the row is never free. */
     releaseLock(target, actionId, next) {
@@ -785,7 +785,7 @@ class PostgresStore {
     async unlockTarget(target, actionId, next) {
         const rows = await this.releaseLock(target, actionId, next);
         if (next && rows.length === 0)
-            lockNotHeld(target, actionId);
+            throw new types/* LockNotHeldError */.iV(target, actionId);
     }
     // ---- events -----------------------------------------------------------------
     async appendEvents(events) {
@@ -842,9 +842,6 @@ class PostgresStore {
         sent_at = ${sent.at}, annotations = ${sent.annotations}, completed = ${sent.completed}
       WHERE deployment_id = ${deploymentId}`;
     }
-}
-function lockNotHeld(target, actionId) {
-    throw new Error(`target ${target} is not held by action ${actionId}`);
 }
 
 

@@ -1052,10 +1052,10 @@ class TaskRunner {
         let finished;
         let withTask = false;
         // The action waiting here for the target that gets it when this one ends.
-        let next = null;
+        let next = undefined;
         const handOver = () => {
-            next = mutex ? this.deps.targets.handOver(target.name, this.task.id) : null;
-            return next ? { taskId: next.taskId, actionId: next.actionId } : undefined;
+            next = mutex ? (this.deps.targets.handOver(target.name, this.task.id) ?? undefined) : undefined;
+            return next;
         };
         // A release the store refused goes with the task's end, which is written until the store takes it.
         const releaseWithTask = () => {
@@ -1659,7 +1659,7 @@ class Coordinator {
             this.lastHeartbeat = sent;
         }
         catch (err) {
-            if (!(err instanceof types/* StaleLeaseError */.Q))
+            if (!(err instanceof types/* StaleLeaseError */.Q2))
                 throw err;
             await this.rejoin();
         }
@@ -1873,7 +1873,7 @@ class Coordinator {
                 });
             }
             catch (err) {
-                if (!(err instanceof types/* StaleLeaseError */.Q))
+                if (!(err instanceof types/* StaleLeaseError */.Q2))
                     throw err;
                 this.opts.log.warn({ task: task.id }, err.message);
             }
@@ -1908,7 +1908,7 @@ class Coordinator {
                 return await this.store.finishTask(task.id, lease, outcome.state, outcome.message, runner.endsWithTask, runner.handoffsWithTask);
             }
             catch (err) {
-                if (err instanceof types/* StaleLeaseError */.Q)
+                if (err instanceof types/* StaleLeaseError */.Q2)
                     throw err;
                 this.opts.log.error({ err, task: task.id }, `could not record the end of the task; again in ${delay} ms`);
                 await new Promise((r) => setTimeout(r, delay));
@@ -1920,7 +1920,7 @@ class Coordinator {
         if (await this.store.hasOpenTasks(id))
             return;
         const tasks = await this.store.tasksOf(id);
-        if (tasks.some((t) => !types/* TERMINAL_TASK_STATES */.o.includes(t.state)))
+        if (tasks.some((t) => !types/* TERMINAL_TASK_STATES */.oi.includes(t.state)))
             return;
         const state = tasks.some((t) => t.state === 'failed' || t.state === 'interrupted')
             ? 'failed'
@@ -3760,7 +3760,7 @@ class SqliteStore {
         await this.write(() => {
             const n = this.run('UPDATE nodes SET heartbeat_at = ? WHERE name = ? AND epoch = ?', Date.now(), lease.node, lease.epoch);
             if (n === 0)
-                throw new types/* StaleLeaseError */.Q(`heartbeat of node ${lease.node}`);
+                throw new types/* StaleLeaseError */.Q2(`heartbeat of node ${lease.node}`);
         });
     }
     async leaveNode(lease) {
@@ -3849,7 +3849,7 @@ class SqliteStore {
             return [];
         return this.writeNow(() => {
             if (!this.get('SELECT 1 AS ok FROM nodes WHERE name = ? AND epoch = ?', lease.node, lease.epoch)) {
-                throw new types/* StaleLeaseError */.Q(`claim by node ${lease.node}`);
+                throw new types/* StaleLeaseError */.Q2(`claim by node ${lease.node}`);
             }
             const claimed = [];
             const seenTags = new Set();
@@ -3907,7 +3907,7 @@ class SqliteStore {
                 // before recoverTasks has moved its tasks.
                 fence.node, fence.epoch);
                 if (n === 0)
-                    throw new types/* StaleLeaseError */.Q(`task ${start.taskId}`);
+                    throw new types/* StaleLeaseError */.Q2(`task ${start.taskId}`);
             }
             this.insertActionRows(insert);
             this.run(`UPDATE actions SET state = 'running', attempt = ?, started_at = ?, worker = ?, waiting_on = NULL WHERE id = ?`, start.attempt, start.startedAt, start.worker, start.id);
@@ -3920,7 +3920,7 @@ class SqliteStore {
             // Fencing, as in startAction.
             lease.node, lease.epoch);
             if (changed === 0)
-                throw new types/* StaleLeaseError */.Q(`task ${taskId}`);
+                throw new types/* StaleLeaseError */.Q2(`task ${taskId}`);
             for (const end of actionEnds)
                 this.endAction(end);
             for (const h of handoffs)
@@ -3998,9 +3998,8 @@ class SqliteStore {
             this.run('DELETE FROM target_locks WHERE target = ? AND action_id = ?', target, actionId);
             return;
         }
-        if (this.passLock(target, 'action_id', actionId, next) === 0) {
-            throw new Error(`target ${target} is not held by action ${actionId}`);
-        }
+        if (this.passLock(target, 'action_id', actionId, next) === 0)
+            throw new types/* LockNotHeldError */.iV(target, actionId);
     }
     /** Gives the target's lock, held by `holderId` (an action or task id), to `next`; the row is never free. */
     passLock(target, by, holderId, next) {
@@ -4364,13 +4363,20 @@ function recoveryEvent(t) {
 /***/ ((__unused_webpack_module, __webpack_exports__, __webpack_require__) => {
 
 /* harmony export */ __webpack_require__.d(__webpack_exports__, {
-/* harmony export */   Q: () => (/* binding */ StaleLeaseError),
-/* harmony export */   o: () => (/* binding */ TERMINAL_TASK_STATES)
+/* harmony export */   Q2: () => (/* binding */ StaleLeaseError),
+/* harmony export */   iV: () => (/* binding */ LockNotHeldError),
+/* harmony export */   oi: () => (/* binding */ TERMINAL_TASK_STATES)
 /* harmony export */ });
 const TERMINAL_TASK_STATES = ['succeeded', 'failed', 'cancelled', 'interrupted'];
 class StaleLeaseError extends Error {
     constructor(what) {
         super(`${what}: the lease is no longer held (another node took over, or the task was cancelled)`);
+    }
+}
+/** A target lock was to be passed on by an action that does not hold it. */
+class LockNotHeldError extends Error {
+    constructor(target, actionId) {
+        super(`target ${target} is not held by action ${actionId}`);
     }
 }
 

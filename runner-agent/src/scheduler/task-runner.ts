@@ -456,10 +456,10 @@ export class TaskRunner {
     let finished: Promise<void> | undefined;
     let withTask = false;
     // The action waiting here for the target that gets it when this one ends.
-    let next: Handoff | null = null;
+    let next = undefined as Handoff | undefined;
     const handOver = () => {
-      next = mutex ? this.deps.targets.handOver(target.name, this.task.id) : null;
-      return next ? { taskId: next.taskId, actionId: next.actionId } : undefined;
+      next = mutex ? (this.deps.targets.handOver(target.name, this.task.id) ?? undefined) : undefined;
+      return next;
     };
     // A release the store refused goes with the task's end, which is written until the store takes it.
     const releaseWithTask = () => {
@@ -545,7 +545,7 @@ export class TaskRunner {
             releaseWithTask();
             throw err;
           });
-        const handed = next as Handoff | null;
+        const handed = next;
         // Free here at once when no one waits (a lock asked for before its row
         // is gone is refused, and asked again once it is); else passed on once
         // the row is the next action's.

@@ -31,6 +31,7 @@ import {
   type EventRow,
   type Lease,
   type LockHolder,
+  LockNotHeldError,
   type NewAction,
   type NewDeployment,
   type NewEvent,
@@ -571,7 +572,7 @@ export class PostgresStore implements Store {
         ${this.releaseLock(heldTarget, end.id, next)}
       )
       SELECT count(*)::int AS n FROM released`;
-    if (next && heldTarget !== null && r?.n === 0) lockNotHeld(heldTarget, end.id);
+    if (next && heldTarget !== null && r?.n === 0) throw new LockNotHeldError(heldTarget, end.id);
   }
 
   /** Deletes the target's lock row held by the action, or gives it to `next`: the row is never free. */
@@ -613,7 +614,7 @@ export class PostgresStore implements Store {
 
   async unlockTarget(target: string, actionId: string, next?: LockHolder): Promise<void> {
     const rows = await this.releaseLock(target, actionId, next);
-    if (next && rows.length === 0) lockNotHeld(target, actionId);
+    if (next && rows.length === 0) throw new LockNotHeldError(target, actionId);
   }
 
   // ---- events -----------------------------------------------------------------
@@ -689,8 +690,4 @@ export class PostgresStore implements Store {
         sent_at = ${sent.at}, annotations = ${sent.annotations}, completed = ${sent.completed}
       WHERE deployment_id = ${deploymentId}`;
   }
-}
-
-function lockNotHeld(target: string, actionId: string): never {
-  throw new Error(`target ${target} is not held by action ${actionId}`);
 }

@@ -31,6 +31,7 @@ import {
   type EventRow,
   type Lease,
   type LockHolder,
+  LockNotHeldError,
   type NewAction,
   type NewDeployment,
   type NewEvent,
@@ -729,9 +730,8 @@ export class SqliteStore implements Store {
       this.run('DELETE FROM target_locks WHERE target = ? AND action_id = ?', target, actionId);
       return;
     }
-    if (this.passLock(target, 'action_id', actionId, next) === 0) {
-      throw new Error(`target ${target} is not held by action ${actionId}`);
-    }
+    if (this.passLock(target, 'action_id', actionId, next) === 0)
+      throw new LockNotHeldError(target, actionId);
   }
 
   /** Gives the target's lock, held by `holderId` (an action or task id), to `next`; the row is never free. */

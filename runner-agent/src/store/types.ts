@@ -154,6 +154,13 @@ export class StaleLeaseError extends Error {
   }
 }
 
+/** A target lock was to be passed on by an action that does not hold it. */
+export class LockNotHeldError extends Error {
+  constructor(target: string, actionId: string) {
+    super(`target ${target} is not held by action ${actionId}`);
+  }
+}
+
 export interface Store {
   readonly kind: 'sqlite' | 'postgres';
   close(): Promise<void>;
