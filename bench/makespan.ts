@@ -75,8 +75,10 @@ export async function makespanBench() {
     try {
       // As an agent in service runs it: each tenant's project directory on
       // each of its targets is there, left by an earlier deployment. Making
-      // 1,600 of them on ext4 costs this machine 0.8-2.3 core-s, work the
-      // ideal lanes (which run in one directory) do not do.
+      // 1,600 of them cost 0.8-2.3 core-s here, work the ideal lanes (which
+      // run in one directory) never do: right after the last round removed
+      // as many, ext4 passes over each recently freed inode before it takes
+      // one (perf: recently_deleted).
       await bench.run(
         { ...plan, release: 'r0', steps: plan.steps.map((s) => ({ ...s, run: 'true' })) },
         TENANTS,
