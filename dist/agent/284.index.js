@@ -219,7 +219,7 @@ __webpack_require__.r(__webpack_exports__);
 /* harmony import */ var pino__WEBPACK_IMPORTED_MODULE_3__ = __webpack_require__(65005);
 /* harmony import */ var pino__WEBPACK_IMPORTED_MODULE_3___default = /*#__PURE__*/__webpack_require__.n(pino__WEBPACK_IMPORTED_MODULE_3__);
 /* harmony import */ var _src_client_client_js__WEBPACK_IMPORTED_MODULE_4__ = __webpack_require__(74064);
-/* harmony import */ var _agent_js__WEBPACK_IMPORTED_MODULE_5__ = __webpack_require__(94462);
+/* harmony import */ var _agent_js__WEBPACK_IMPORTED_MODULE_5__ = __webpack_require__(48502);
 /* harmony import */ var _config_settings_js__WEBPACK_IMPORTED_MODULE_6__ = __webpack_require__(18950);
 /* harmony import */ var _follow_js__WEBPACK_IMPORTED_MODULE_7__ = __webpack_require__(51699);
 // `flotilla run`: a one-shot embedded agent that runs one plan with live

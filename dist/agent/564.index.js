@@ -56,7 +56,7 @@ const agentOptions = (c) => c
     .option('--node <name>', 'node name (default: host name)')
     .option('--task-cap <n>', 'tasks this node runs at once (default 5; 0 drains)')
     .option('--lease-ttl <duration>', 'how soon a dead node loses its tasks (default 30s)');
-agentOptions(program.command('agent').description('run a coordinator and its local worker until SIGTERM (which drains)')).action(async (opts) => exit((await Promise.all(/* import() */[__webpack_require__.e(5), __webpack_require__.e(703), __webpack_require__.e(338), __webpack_require__.e(462), __webpack_require__.e(288)]).then(__webpack_require__.bind(__webpack_require__, 50288))).agentCommand(opts)));
+agentOptions(program.command('agent').description('run a coordinator and its local worker until SIGTERM (which drains)')).action(async (opts) => exit((await Promise.all(/* import() */[__webpack_require__.e(5), __webpack_require__.e(703), __webpack_require__.e(338), __webpack_require__.e(502), __webpack_require__.e(288)]).then(__webpack_require__.bind(__webpack_require__, 50288))).agentCommand(opts)));
 agentOptions(program
     .command('run')
     .description('run a plan once on an embedded agent, with live progress; exit 0 on success, 1 on failure')
@@ -64,7 +64,7 @@ agentOptions(program
     .option('-r, --release <version>', 'release (overrides the plan)')
     .option('-e, --environment <name>', 'environment (overrides the plan)')
     .option('--tenant <name>', 'deploy only this tenant (repeatable)', collect)
-    .action(async (file, opts) => exit((await Promise.all(/* import() */[__webpack_require__.e(752), __webpack_require__.e(5), __webpack_require__.e(703), __webpack_require__.e(338), __webpack_require__.e(462), __webpack_require__.e(284)]).then(__webpack_require__.bind(__webpack_require__, 75284))).runCommand(file, opts, out)));
+    .action(async (file, opts) => exit((await Promise.all(/* import() */[__webpack_require__.e(752), __webpack_require__.e(5), __webpack_require__.e(703), __webpack_require__.e(338), __webpack_require__.e(502), __webpack_require__.e(284)]).then(__webpack_require__.bind(__webpack_require__, 75284))).runCommand(file, opts, out)));
 program
     .command('worker')
     .description('run a remote worker: take actions from a coordinator and run them on this machine')

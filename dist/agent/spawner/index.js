@@ -9,10 +9,25 @@ const promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.ur
 const external_node_path_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:path");
 ;// CONCATENATED MODULE: external "node:child_process"
 const external_node_child_process_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:child_process");
+;// CONCATENATED MODULE: ./runner-agent/src/duration.ts
+/** A duration as a person reads it in a message: 250ms, 42s, 3m20s, 2h5m. */
+function formatMs(ms) {
+    if (ms < 1000)
+        return `${ms}ms`;
+    const s = Math.round(ms / 1000);
+    if (s < 60)
+        return `${s}s`;
+    const m = Math.floor(s / 60);
+    if (m < 60)
+        return `${m}m${s % 60 ? `${s % 60}s` : ''}`;
+    return `${Math.floor(m / 60)}h${m % 60 ? `${m % 60}m` : ''}`;
+}
+
 ;// CONCATENATED MODULE: ./runner-agent/src/worker/process.ts
 // Runs one action's bash script as a child process in its own process group,
 // so a timeout or a cancellation reaches everything the script started
 // (SIGTERM to the group, then SIGKILL after a grace period).
+
 
 const MAX_LINE = 16 * 1024;
 /**
@@ -106,17 +121,6 @@ function splitLines(stream, onLine) {
         if (partial)
             onLine(partial);
     });
-}
-function formatMs(ms) {
-    if (ms < 1000)
-        return `${ms}ms`;
-    const s = Math.round(ms / 1000);
-    if (s < 60)
-        return `${s}s`;
-    const m = Math.floor(s / 60);
-    if (m < 60)
-        return `${m}m${s % 60 ? `${s % 60}s` : ''}`;
-    return `${Math.floor(m / 60)}h${m % 60 ? `${m % 60}m` : ''}`;
 }
 
 ;// CONCATENATED MODULE: ./runner-agent/src/worker/spawner.ts

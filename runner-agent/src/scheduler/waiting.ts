@@ -1,7 +1,8 @@
 // Why each queued task waits (design rule 7), in words a person can act on.
 // Computed from the store's state when asked, so it is never stale.
+
+import { formatMs } from '../duration.ts';
 import type { NodeRow, TaskRow } from '../store/types.ts';
-import { formatMs } from '../worker/process.ts';
 
 /** A task about to be claimed: a node has a free slot. */
 export const STARTING = 'starting: a node has a free slot';

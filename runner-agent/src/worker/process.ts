@@ -2,6 +2,7 @@
 // so a timeout or a cancellation reaches everything the script started
 // (SIGTERM to the group, then SIGKILL after a grace period).
 import { spawn } from 'node:child_process';
+import { formatMs } from '../duration.ts';
 
 export interface ScriptRun {
   /** Bash script text. */
@@ -113,13 +114,4 @@ function splitLines(stream: NodeJS.ReadableStream, onLine: (line: string) => voi
   stream.on('end', () => {
     if (partial) onLine(partial);
   });
-}
-
-export function formatMs(ms: number): string {
-  if (ms < 1000) return `${ms}ms`;
-  const s = Math.round(ms / 1000);
-  if (s < 60) return `${s}s`;
-  const m = Math.floor(s / 60);
-  if (m < 60) return `${m}m${s % 60 ? `${s % 60}s` : ''}`;
-  return `${Math.floor(m / 60)}h${m % 60 ? `${m % 60}m` : ''}`;
 }

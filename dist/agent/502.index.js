@@ -1,8 +1,8 @@
-export const id = 462;
-export const ids = [462];
+export const id = 502;
+export const ids = [502];
 export const modules = {
 
-/***/ 94462:
+/***/ 48502:
 /***/ ((__unused_webpack_module, __webpack_exports__, __webpack_require__) => {
 
 
@@ -1364,106 +1364,8 @@ function sleep(ms, signal) {
     });
 }
 
-// EXTERNAL MODULE: external "node:child_process"
-var external_node_child_process_ = __webpack_require__(31421);
-;// CONCATENATED MODULE: ./runner-agent/src/worker/process.ts
-// Runs one action's bash script as a child process in its own process group,
-// so a timeout or a cancellation reaches everything the script started
-// (SIGTERM to the group, then SIGKILL after a grace period).
-
-const MAX_LINE = (/* unused pure expression or super */ null && (16 * 1024));
-/**
- * This process's environment, read once: process.env answers each variable
- * through a call into the runtime, and every script starts from all of them.
- * Only the executor runs scripts, and nothing changes its environment.
- */
-const baseEnv = { ...process.env };
-function runScript(run) {
-    return new Promise((resolve) => {
-        if (run.signal.aborted) {
-            resolve({ exitCode: null, reason: 'cancelled', message: 'cancelled before it started' });
-            return;
-        }
-        // The same shell options as GitHub's `shell: bash`: fail on the first error, in pipes too.
-        const child = spawn('bash', ['--noprofile', '--norc', '-eo', 'pipefail', '-c', run.script], {
-            cwd: run.cwd,
-            env: { ...baseEnv, ...run.env },
-            detached: true,
-            stdio: ['ignore', 'pipe', 'pipe'],
-        });
-        let ended = null;
-        let killTimer;
-        const killGroup = (sig) => {
-            try {
-                if (child.pid)
-                    process.kill(-child.pid, sig);
-            }
-            catch { }
-        };
-        const stop = (why) => {
-            if (ended)
-                return;
-            ended = why;
-            killGroup('SIGTERM');
-            killTimer = setTimeout(() => killGroup('SIGKILL'), run.killGraceMs);
-            killTimer.unref();
-        };
-        const timeout = setTimeout(() => stop('timed out'), run.timeoutMs);
-        const onAbort = () => stop('cancelled');
-        run.signal.addEventListener('abort', onAbort, { once: true });
-        splitLines(child.stdout, (l) => run.onLine('stdout', l));
-        splitLines(child.stderr, (l) => run.onLine('stderr', l));
-        const finish = (result) => {
-            clearTimeout(timeout);
-            run.signal.removeEventListener('abort', onAbort);
-            if (killTimer)
-                clearTimeout(killTimer);
-            resolve(result);
-        };
-        child.on('error', (err) => finish({ exitCode: null, reason: 'spawn failed', message: `could not start bash: ${err.message}` }));
-        // Processes the script left in the background die with it; otherwise they
-        // would hold the output pipes open and the action would never end.
-        child.on('exit', () => killGroup('SIGKILL'));
-        child.on('close', (code, sig) => {
-            if (ended === 'timed out') {
-                finish({
-                    exitCode: code,
-                    reason: 'timed out',
-                    message: `timed out after ${formatMs(run.timeoutMs)}`,
-                });
-            }
-            else if (ended === 'cancelled') {
-                finish({ exitCode: code, reason: 'cancelled', message: 'cancelled' });
-            }
-            else {
-                finish({
-                    exitCode: code,
-                    reason: 'exited',
-                    message: code === 0 ? 'exit code 0' : sig ? `killed by ${sig}` : `exit code ${code}`,
-                });
-            }
-        });
-    });
-}
-function splitLines(stream, onLine) {
-    let partial = '';
-    stream.setEncoding('utf8');
-    stream.on('data', (chunk) => {
-        const parts = (partial + chunk).split('\n');
-        partial = parts.pop() ?? '';
-        // A line without newline is cut, so one runaway line cannot grow without bound.
-        while (partial.length > MAX_LINE) {
-            parts.push(partial.slice(0, MAX_LINE));
-            partial = partial.slice(MAX_LINE);
-        }
-        for (const p of parts)
-            onLine(p.replace(/\r$/, ''));
-    });
-    stream.on('end', () => {
-        if (partial)
-            onLine(partial);
-    });
-}
+;// CONCATENATED MODULE: ./runner-agent/src/duration.ts
+/** A duration as a person reads it in a message: 250ms, 42s, 3m20s, 2h5m. */
 function formatMs(ms) {
     if (ms < 1000)
         return `${ms}ms`;
@@ -1477,6 +1379,8 @@ function formatMs(ms) {
 }
 
 ;// CONCATENATED MODULE: ./runner-agent/src/scheduler/waiting.ts
+// Why each queued task waits (design rule 7), in words a person can act on.
+// Computed from the store's state when asked, so it is never stale.
 
 /** A task about to be claimed: a node has a free slot. */
 const STARTING = 'starting: a node has a free slot';
