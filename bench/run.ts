@@ -1,9 +1,9 @@
 // `npm run bench`: every benchmark one after the other (the machine is small;
 // running them at once would measure each other), each in a process of its
-// own: run in one process, a benchmark measured the heap and the freed
-// files the one before left behind (the makespan ratio, 1.05 alone, was 1.12
-// after the throughput benchmark). `npm run bench -- makespan` runs only the
-// named ones.
+// own: run in one process, a benchmark measured what the one before left
+// behind (the makespan ratio, 1.05 alone, was 1.12 after the throughput
+// benchmark; 1.06 in a process of its own). `npm run bench -- makespan` runs
+// only the named ones.
 import { fork } from 'node:child_process';
 import { once } from 'node:events';
 import { clusterBench } from './cluster.ts';
