@@ -155,7 +155,10 @@ export function roundsState(rounds: { state: string }[]): string {
   return rounds.every((r) => r.state === 'succeeded') ? 'succeeded' : rounds.map((r) => r.state).join(',');
 }
 
-export const BENCH_ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+/** The rounds a paired benchmark runs: BENCH_ROUNDS, else its own default. */
+export function benchRounds(byDefault: number): number {
+  return Number(process.env.BENCH_ROUNDS ?? byDefault);
+}
 
 /**
  * Seconds that bench/raw-lanes.ts takes to run `tasks` tasks on `lanes` lanes,

@@ -1,8 +1,8 @@
 // 5,000 single-action tasks running `true` under cap 50: tasks per second
 // against spawning `bash -c true` 50 at a time in the same run (the median of
-// BENCH_ROUNDS rounds, each against the raw runs on either side of it), and the
+// BENCH_ROUNDS rounds, 3 by default, each against the raw runs on either side of it), and the
 // dispatch latency from a freed slot to the next task's first action (over all rounds).
-import { BENCH_ROUNDS, benchAgent, fmt, pairedRounds, percentile, rawLanes, roundsState } from './lib.ts';
+import { benchAgent, benchRounds, fmt, pairedRounds, percentile, rawLanes, roundsState } from './lib.ts';
 
 const TASKS = Number(process.env.BENCH_TASKS ?? 5000);
 const CAP = 50;
@@ -19,7 +19,7 @@ export async function throughputBench() {
     tenants: Array.from({ length: TASKS }, (_, i) => `t${i}`),
     steps: [{ name: 'noop', on: 'worker', run: 'true' }],
   };
-  const { rounds, median } = await pairedRounds(BENCH_ROUNDS, raw, async () => {
+  const { rounds, median } = await pairedRounds(benchRounds(3), raw, async () => {
     const bench = await benchAgent({ taskCap: CAP, targets: [] });
     const co = bench.agent.coordinator;
     const freed: number[] = [];
