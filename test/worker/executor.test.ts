@@ -3,7 +3,7 @@
 // started in one turn, and a cancel sent in the same batch as its run, each
 // get their own lines, in order, and their own result. Its close waits for the
 // process to be gone, so nothing it does outlives the agent's stop.
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -14,14 +14,20 @@ afterEach(() => {
   for (const c of cleanups.splice(0)) c();
 });
 
+/** An executor, and a directory to run in; both gone after the test. */
+function started() {
+  const dir = mkdtempSync(join(tmpdir(), 'flotilla-executor-'));
+  const executor = new Executor();
+  cleanups.push(() => {
+    executor.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+  return { dir, executor };
+}
+
 describe('executor', () => {
   it('runs scripts started in one turn side by side, each with its own lines and result', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'flotilla-executor-'));
-    const executor = new Executor();
-    cleanups.push(() => {
-      executor.close();
-      rmSync(dir, { recursive: true, force: true });
-    });
+    const { dir, executor } = started();
     const spec = (script: string) => ({
       script,
       cwd: dir,
@@ -62,6 +68,25 @@ describe('executor', () => {
     }
     expect(long).toMatchObject({ reason: 'cancelled' });
     expect(executor.load).toBe(0);
+  });
+  it('makes a missing project directory, and makes it again once someone removed it', async () => {
+    const { dir, executor } = started();
+    const project = join(dir, 't001', 'shop');
+    const run = async () => {
+      const lines: string[] = [];
+      const r = await executor.run(
+        'act_1',
+        { script: 'pwd', cwd: project, scratch: false, env: {}, timeoutMs: 10_000, killGraceMs: 1000 },
+        new AbortController().signal,
+        (_, line) => lines.push(line),
+      );
+      return { ...r, lines };
+    };
+    expect(await run()).toMatchObject({ reason: 'exited', exitCode: 0, lines: [project] });
+    // The executor remembers it made the directory: bash cannot start there now.
+    rmSync(join(dir, 't001'), { recursive: true });
+    expect(await run()).toMatchObject({ reason: 'exited', exitCode: 0, lines: [project] });
+    expect(statSync(project).isDirectory()).toBe(true);
   });
   it('closes once the helper is gone, its spare scratch directories removed', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'flotilla-executor-'));

@@ -194,19 +194,44 @@ async function run(spec, signal, onLine) {
     try {
         cwd = spec.scratch ? takeScratch(spec.cwd) : spec.cwd;
         if (!spec.scratch)
-            (0,external_node_fs_namespaceObject.mkdirSync)(cwd, { recursive: true });
+            await makeProjectDir(cwd);
     }
     catch (err) {
-        const message = `cannot create the working directory under ${spec.cwd}: ${err.message}`;
-        return { exitCode: null, reason: 'spawn failed', message };
+        return cannotMake(spec.cwd, err);
     }
     try {
+        const result = await runScript({ ...spec, cwd, signal, onLine });
+        // Bash could not start: perhaps in a directory removed since it was made.
+        if (spec.scratch || result.reason !== 'spawn failed' || !madeDirs.delete(cwd))
+            return result;
+        try {
+            await makeProjectDir(cwd);
+        }
+        catch (err) {
+            return cannotMake(spec.cwd, err);
+        }
         return await runScript({ ...spec, cwd, signal, onLine });
     }
     finally {
         if (spec.scratch)
             await giveBackScratch(cwd);
     }
+}
+function cannotMake(dir, err) {
+    const message = `cannot create the working directory under ${dir}: ${err.message}`;
+    return { exitCode: null, reason: 'spawn failed', message };
+}
+// Project directories this process made or found. Each is made once, off the
+// event loop: right after mass deletions ext4 takes a millisecond or more to
+// make one (it passes over recently freed inodes), and a first deployment of
+// many tenants makes hundreds, which on this loop would hold back every other
+// action's start and output. Made, a directory costs no system call again.
+const madeDirs = new Set();
+async function makeProjectDir(dir) {
+    if (madeDirs.has(dir))
+        return;
+    await (0,promises_namespaceObject.mkdir)(dir, { recursive: true });
+    madeDirs.add(dir);
 }
 function takeScratch(parent) {
     const spare = spares.get(parent)?.pop();

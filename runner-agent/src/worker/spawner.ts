@@ -8,7 +8,7 @@
 // sender's event loop): in  { op: 'run', id, run: ScriptRunSpec } | { op: 'cancel', id }
 //                       out { op: 'line', id, stream, line } | { op: 'done', id, result }
 import { mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
-import { rm } from 'node:fs/promises';
+import { mkdir, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { runScript, type ScriptResult, type ScriptRun } from './process.ts';
 
@@ -87,16 +87,41 @@ async function run(
   let cwd: string;
   try {
     cwd = spec.scratch ? takeScratch(spec.cwd) : spec.cwd;
-    if (!spec.scratch) mkdirSync(cwd, { recursive: true });
+    if (!spec.scratch) await makeProjectDir(cwd);
   } catch (err) {
-    const message = `cannot create the working directory under ${spec.cwd}: ${(err as Error).message}`;
-    return { exitCode: null, reason: 'spawn failed', message };
+    return cannotMake(spec.cwd, err);
   }
   try {
+    const result = await runScript({ ...spec, cwd, signal, onLine });
+    // Bash could not start: perhaps in a directory removed since it was made.
+    if (spec.scratch || result.reason !== 'spawn failed' || !madeDirs.delete(cwd)) return result;
+    try {
+      await makeProjectDir(cwd);
+    } catch (err) {
+      return cannotMake(spec.cwd, err);
+    }
     return await runScript({ ...spec, cwd, signal, onLine });
   } finally {
     if (spec.scratch) await giveBackScratch(cwd);
   }
+}
+
+function cannotMake(dir: string, err: unknown): ScriptResult {
+  const message = `cannot create the working directory under ${dir}: ${(err as Error).message}`;
+  return { exitCode: null, reason: 'spawn failed', message };
+}
+
+// Project directories this process made or found. Each is made once, off the
+// event loop: right after mass deletions ext4 takes a millisecond or more to
+// make one (it passes over recently freed inodes), and a first deployment of
+// many tenants makes hundreds, which on this loop would hold back every other
+// action's start and output. Made, a directory costs no system call again.
+const madeDirs = new Set<string>();
+
+async function makeProjectDir(dir: string): Promise<void> {
+  if (madeDirs.has(dir)) return;
+  await mkdir(dir, { recursive: true });
+  madeDirs.add(dir);
 }
 
 function takeScratch(parent: string): string {
