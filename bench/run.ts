@@ -26,22 +26,25 @@ const all = {
 type Name = keyof typeof all;
 
 if (process.send) {
-  // A child of the run below: one benchmark, its result sent back.
-  const r = await all[process.argv[2] as Name]();
-  process.send(r);
+  // A child of the run below: one benchmark, its result (or why it has none) sent back.
+  try {
+    process.send(await all[process.argv[2] as Name]());
+  } catch (err) {
+    process.send({ error: (err as Error).message });
+  }
   process.disconnect();
 } else {
   const wanted = process.argv.slice(2).filter((a) => a in all) as Name[];
   const results: unknown[] = [];
   for (const name of wanted.length ? wanted : (Object.keys(all) as Name[])) {
     const child = fork(import.meta.filename, [name]);
-    let result: { line: string } | undefined;
+    let result: { line: string } | { error: string } | undefined;
     child.on('message', (m) => {
-      result = m as { line: string };
+      result = m as typeof result;
     });
     const [code] = await once(child, 'exit');
-    if (!result) {
-      console.error(`bench ${name} ended with exit code ${code} and no result`);
+    if (!result || 'error' in result) {
+      console.error(`bench ${name} failed: ${result ? result.error : `exit code ${code}, no result`}`);
       process.exitCode = 1;
       continue;
     }
