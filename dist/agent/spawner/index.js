@@ -221,16 +221,18 @@ function cannotMake(dir, err) {
     const message = `cannot create the working directory under ${dir}: ${err.message}`;
     return { exitCode: null, reason: 'spawn failed', message };
 }
-// Project directories this process made or found. Each is made once, off the
-// event loop: right after mass deletions ext4 takes a millisecond or more to
-// make one (it passes over recently freed inodes), and a first deployment of
-// many tenants makes hundreds, which on this loop would hold back every other
-// action's start and output. Made, a directory costs no system call again.
+// Project directories this process made or found. A missing one is made off
+// the event loop: right after mass deletions ext4 takes a millisecond or more
+// to make one (it passes over recently freed inodes), and a first deployment
+// of many tenants makes hundreds, which on this loop would hold back every
+// other action's start and output. One that is there is found with one quick
+// system call, without the thread pool's two wake-ups; once known, none.
 const madeDirs = new Set();
 async function makeProjectDir(dir) {
     if (madeDirs.has(dir))
         return;
-    await (0,promises_namespaceObject.mkdir)(dir, { recursive: true });
+    if (!(0,external_node_fs_namespaceObject.statSync)(dir, { throwIfNoEntry: false })?.isDirectory())
+        await (0,promises_namespaceObject.mkdir)(dir, { recursive: true });
     madeDirs.add(dir);
 }
 function takeScratch(parent) {
