@@ -1,6 +1,6 @@
 // Builds the ncc bundles into dist/ (or into the folder given as argument,
 // which check-dist uses to compare a fresh build with the committed one).
-import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, rm, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import ncc from '@vercel/ncc';
 import { BUNDLES } from './bundles.mjs';
@@ -25,7 +25,7 @@ const asciiOnly = (js) =>
 
 // Chunk names change from build to build; stale ones must not linger.
 await rm(join(outRoot, 'dist'), { recursive: true, force: true });
-for (const { entry, out } of BUNDLES) {
+for (const { entry, out, bin } of BUNDLES) {
   const dir = join(outRoot, out);
   const { code, assets } = await ncc(join(root, entry), {
     quiet: true,
@@ -37,6 +37,8 @@ for (const { entry, out } of BUNDLES) {
   });
   await mkdir(dir, { recursive: true });
   await writeFile(join(dir, 'index.js'), asciiOnly(code));
+  // Rebuilt, the bin would otherwise lose its mode, and `npx flotilla` say "Permission denied".
+  if (bin) await chmod(join(dir, 'index.js'), 0o755);
   for (const [name, asset] of Object.entries(assets)) {
     const file = join(dir, name);
     await mkdir(dirname(file), { recursive: true });

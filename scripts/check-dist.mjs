@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join, relative, resolve } from 'node:path';
 
 const root = resolve(import.meta.dirname, '..');
+const executable = (p) => (statSync(p).mode & 0o111) !== 0;
 const fresh = mkdtempSync(join(tmpdir(), 'flotilla-dist-'));
 try {
   execFileSync(process.execPath, [join(root, 'scripts/build.mjs'), fresh], { stdio: 'inherit' });
@@ -20,6 +21,8 @@ try {
   for (const [name, p] of want) {
     if (!have.has(name)) stale.push(`${name} is missing`);
     else if (!readFileSync(p).equals(readFileSync(have.get(name)))) stale.push(`${name} differs`);
+    else if (executable(p) !== executable(have.get(name)))
+      stale.push(`${name} is ${executable(p) ? 'not ' : ''}executable`);
   }
   for (const name of have.keys()) if (!want.has(name)) stale.push(`${name} is not built by the sources`);
   if (stale.length > 0) {
