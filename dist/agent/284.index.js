@@ -154,7 +154,7 @@ async function submitPlanFile(client, file, flags, out) {
     const prepared = await preparePlan(file, process.cwd());
     if (!prepared.ok) {
         for (const issue of prepared.issues)
-            out.line((0,plan/* formatIssue */.Hd)(file, issue));
+            out.error((0,plan/* formatIssue */.Hd)(file, issue));
         return null;
     }
     await uploadMissing(client, prepared.uploads, out.line);

@@ -21,6 +21,7 @@ __webpack_require__.r(__webpack_exports__);
 const remote = () => Promise.all(/* import() */[__webpack_require__.e(752), __webpack_require__.e(727)]).then(__webpack_require__.bind(__webpack_require__, 32727));
 const out = {
     line: (t) => console.log(t),
+    error: (t) => console.error(t),
     tty: Boolean(process.stdout.isTTY),
     status: (t) => process.stdout.write(`\r\x1b[2K${t}`),
 };

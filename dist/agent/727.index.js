@@ -154,7 +154,7 @@ async function submitPlanFile(client, file, flags, out) {
     const prepared = await preparePlan(file, process.cwd());
     if (!prepared.ok) {
         for (const issue of prepared.issues)
-            out.line((0,plan/* formatIssue */.Hd)(file, issue));
+            out.error((0,plan/* formatIssue */.Hd)(file, issue));
         return null;
     }
     await uploadMissing(client, prepared.uploads, out.line);
@@ -314,7 +314,7 @@ async function resumeCommand(node, flags, out) {
 }
 async function capCommand(node, cap, flags, out) {
     if (!/^\d+$/.test(cap)) {
-        out.line(`task cap must be a whole number from 0, not "${cap}"`);
+        out.error(`flotilla: task cap must be a whole number from 0, not "${cap}"`);
         return 1;
     }
     const n = await clientOf(flags).setCap(node, Number(cap));

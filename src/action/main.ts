@@ -26,7 +26,7 @@ import { summaryMarkdown } from './summary.ts';
 const LOG_TAILS = 20;
 const LOG_TAIL_LINES = 40;
 
-const out: Out = { line: (text) => core.info(text), tty: false };
+const out: Out = { line: (text) => core.info(text), error: (text) => core.error(text), tty: false };
 
 async function idToken(audience: string): Promise<string> {
   try {

@@ -1,5 +1,5 @@
-// The `flotilla` CLI as a user runs it: run, validate, and an agent that
-// refuses an unsafe listen address.
+// The `flotilla` CLI as a user runs it: run, validate, refusals on stderr,
+// and an agent that refuses an unsafe listen address.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { cpSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -86,6 +86,21 @@ it('flotilla validate of a bad plan exits 1 and prints each problem with its pat
   const ok = await runCli(['validate', good]);
   expect(ok.code, ok.stdout + ok.stderr).toBe(0);
   expect(ok.stdout).toContain('ok');
+});
+
+it('a refused plan or task cap goes to stderr, with exit 1 and nothing on stdout', async () => {
+  const dir = tempDir('flotilla-cli-');
+  const bad = join(dir, 'bad.yml');
+  writeFileSync(bad, 'version: 1\nproject: shop\nsteps:\n  - name: hi\n    on: worker\n    timeout: soon\n');
+  // Both are refused before any agent is asked: none listens on port 9.
+  const deploy = await runCli(['deploy', bad, '--agent', 'http://127.0.0.1:9']);
+  expect(deploy.code, deploy.stdout + deploy.stderr).toBe(1);
+  expect(deploy.stderr).toMatch(/bad\.yml:6:\d+: \/steps\/0\/timeout: /);
+  expect(deploy.stdout).toBe('');
+  const cap = await runCli(['cap', 'node-1', '-3', '--agent', 'http://127.0.0.1:9']);
+  expect(cap.code, cap.stdout + cap.stderr).toBe(1);
+  expect(cap.stderr).toContain('flotilla: task cap must be a whole number from 0, not "-3"');
+  expect(cap.stdout).toBe('');
 });
 
 it('flotilla agent refuses to listen on 0.0.0.0 without auth and says why', async () => {

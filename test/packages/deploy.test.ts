@@ -211,9 +211,10 @@ describe('deploy steps', () => {
     writeFileSync(join(dir, 'bad.json'), JSON.stringify(plan({ upload: './missing.tgz' })));
     const missing = await runCli(['run', 'bad.json', '--config', 'agent.yml'], { cwd: dir });
     expect(missing.code).toBe(1);
-    expect(missing.stdout).toMatch(
+    expect(missing.stderr).toMatch(
       /\/packages\/app\/upload: package file .*missing\.tgz cannot be read: it does not exist/,
     );
+    expect(missing.stdout).toBe('');
   });
 
   it('downloads once for many tenants on one worker', async () => {

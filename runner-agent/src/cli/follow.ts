@@ -14,6 +14,8 @@ export interface SubmitFlags {
 
 export interface Out {
   line: (text: string) => void;
+  /** Why a command failed: stderr, so that what a script reads from stdout is only the output. */
+  error: (text: string) => void;
   tty: boolean;
   status?: (text: string) => void;
 }
@@ -27,7 +29,7 @@ export async function submitPlanFile(
 ): Promise<string | null> {
   const prepared = await preparePlan(file, process.cwd());
   if (!prepared.ok) {
-    for (const issue of prepared.issues) out.line(formatIssue(file, issue));
+    for (const issue of prepared.issues) out.error(formatIssue(file, issue));
     return null;
   }
   await uploadMissing(client, prepared.uploads, out.line);

@@ -11,6 +11,7 @@ const remote = () => import('./remote.ts');
 
 const out: Out = {
   line: (t) => console.log(t),
+  error: (t) => console.error(t),
   tty: Boolean(process.stdout.isTTY),
   status: (t) => process.stdout.write(`\r\x1b[2K${t}`),
 };

@@ -116,7 +116,7 @@ export async function resumeCommand(node: string, flags: RemoteFlags, out: Out) 
 
 export async function capCommand(node: string, cap: string, flags: RemoteFlags, out: Out) {
   if (!/^\d+$/.test(cap)) {
-    out.line(`task cap must be a whole number from 0, not "${cap}"`);
+    out.error(`flotilla: task cap must be a whole number from 0, not "${cap}"`);
     return 1;
   }
   const n = await clientOf(flags).setCap(node, Number(cap));
