@@ -312,7 +312,7 @@ class AgentClient {
         catch (err) {
             const cause = err.cause?.code ?? err.code;
             throw new _errors_js__WEBPACK_IMPORTED_MODULE_3__/* .AgentError */ .Y(0, 'unreachable', `cannot reach the Flotilla agent at ${this.baseUrl}${cause ? ` (${cause})` : ''}: ${err.message}. ` +
-                'Is the agent running, and is agent-url right?');
+                `Is the agent running, and is ${this.opts.urlFrom ?? 'its URL'} right?`);
         }
         const text = await res.body.text();
         let parsed;

@@ -223,7 +223,7 @@ __webpack_require__.r(__webpack_exports__);
 
 
 
-const clientOf = (f) => new _src_client_client_js__WEBPACK_IMPORTED_MODULE_0__/* .AgentClient */ .R(f.agent, { token: f.token });
+const clientOf = (f) => new _src_client_client_js__WEBPACK_IMPORTED_MODULE_0__/* .AgentClient */ .R(f.agent, { token: f.token, urlFrom: f.urlFrom ?? '--agent (FLOTILLA_AGENT_URL)' });
 async function deployCommand(file, flags, out) {
     const client = clientOf(flags);
     const id = await (0,_follow_js__WEBPACK_IMPORTED_MODULE_1__/* .submitPlanFile */ .s)(client, file, flags, out);
@@ -374,7 +374,7 @@ class AgentClient {
         catch (err) {
             const cause = err.cause?.code ?? err.code;
             throw new _errors_js__WEBPACK_IMPORTED_MODULE_3__/* .AgentError */ .Y(0, 'unreachable', `cannot reach the Flotilla agent at ${this.baseUrl}${cause ? ` (${cause})` : ''}: ${err.message}. ` +
-                'Is the agent running, and is agent-url right?');
+                `Is the agent running, and is ${this.opts.urlFrom ?? 'its URL'} right?`);
         }
         const text = await res.body.text();
         let parsed;

@@ -6,12 +6,13 @@ import type { Out } from '../../runner-agent/src/cli/follow.ts';
 import {
   cancelCommand,
   capCommand,
+  clientOf,
   drainCommand,
   type RemoteFlags,
   resumeCommand,
   statusCommand,
 } from '../../runner-agent/src/cli/remote.ts';
-import { AgentClient } from '../client/client.ts';
+import type { AgentClient } from '../client/client.ts';
 import { AgentError } from '../client/errors.ts';
 import { uploadMissing } from '../client/packages.ts';
 import { preparePlan } from '../client/prepare.ts';
@@ -45,6 +46,7 @@ function remote(settings: Settings): RemoteFlags {
     agent: settings.agentUrl.toString(),
     // OIDC tokens are single-use at the agent (replay protection), so every request asks the runner for one.
     token: auth.kind === 'token' ? auth.token : () => idToken(auth.audience),
+    urlFrom: 'the agent-url input',
   };
 }
 
@@ -52,7 +54,7 @@ export async function run(settings: Settings): Promise<void> {
   const flags = remote(settings);
   switch (settings.command) {
     case 'deploy':
-      return deploy(settings, new AgentClient(flags.agent, { token: flags.token }));
+      return deploy(settings, clientOf(flags));
     case 'drain':
       await drainCommand(settings.node!, { ...flags, wait: settings.waitForDrain }, out);
       return nodeOutputs(settings, flags);
@@ -64,23 +66,16 @@ export async function run(settings: Settings): Promise<void> {
       return nodeOutputs(settings, flags);
     case 'cancel':
       await cancelCommand(settings.deploymentId!, flags, out);
-      return deploymentOutputs(
-        await new AgentClient(flags.agent, { token: flags.token }).deployment(settings.deploymentId!),
-      );
+      return deploymentOutputs(await clientOf(flags).deployment(settings.deploymentId!));
     case 'status':
       await statusCommand(settings.deploymentId, flags, out);
-      if (settings.deploymentId)
-        deploymentOutputs(
-          await new AgentClient(flags.agent, { token: flags.token }).deployment(settings.deploymentId),
-        );
+      if (settings.deploymentId) deploymentOutputs(await clientOf(flags).deployment(settings.deploymentId));
       return;
   }
 }
 
 async function nodeOutputs(settings: Settings, flags: RemoteFlags): Promise<void> {
-  const node = (await new AgentClient(flags.agent, { token: flags.token }).nodes()).find(
-    (n) => n.name === settings.node,
-  );
+  const node = (await clientOf(flags).nodes()).find((n) => n.name === settings.node);
   if (node) core.setOutput('status', node.draining ? (node.running === 0 ? 'drained' : 'draining') : 'ready');
 }
 

@@ -21,6 +21,8 @@ export interface ClientOptions {
   token?: string | (() => Promise<string>);
   /** Per-request timeout for ordinary calls. */
   timeoutMs?: number;
+  /** Where the caller set the agent's URL, named when the agent cannot be reached (say, the agent-url input). */
+  urlFrom?: string;
 }
 
 export class AgentClient {
@@ -64,7 +66,7 @@ export class AgentClient {
         0,
         'unreachable',
         `cannot reach the Flotilla agent at ${this.baseUrl}${cause ? ` (${cause})` : ''}: ${(err as Error).message}. ` +
-          'Is the agent running, and is agent-url right?',
+          `Is the agent running, and is ${this.opts.urlFrom ?? 'its URL'} right?`,
       );
     }
     const text = await res.body.text();

@@ -220,6 +220,7 @@ describe('deploy', () => {
     expect(r.log).toMatch(
       /::error::cannot reach the Flotilla agent at http:\/\/127\.0\.0\.1:9 \(ECONNREFUSED\)/,
     );
+    expect(r.log).toContain('is the agent-url input right?');
   });
 
   it('says how to fix a job without id-token permission', async () => {

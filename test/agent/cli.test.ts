@@ -103,6 +103,15 @@ it('a refused plan or task cap goes to stderr, with exit 1 and nothing on stdout
   expect(cap.stdout).toBe('');
 });
 
+it('an agent it cannot reach is named, with the flag that sets its URL', async () => {
+  const r = await runCli(['status', '--agent', 'http://127.0.0.1:9']);
+  expect(r.code, r.stdout + r.stderr).toBe(2);
+  expect(r.stderr).toContain(
+    'flotilla: cannot reach the Flotilla agent at http://127.0.0.1:9 (ECONNREFUSED)',
+  );
+  expect(r.stderr).toContain('is --agent (FLOTILLA_AGENT_URL) right?');
+});
+
 it('flotilla agent refuses to listen on 0.0.0.0 without auth and says why', async () => {
   const dir = tempDir('flotilla-cli-');
   const config = writeAgentConfig(dir, { listen: '0.0.0.0:0' });

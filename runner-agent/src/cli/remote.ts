@@ -7,9 +7,12 @@ export interface RemoteFlags {
   agent: string;
   /** The action passes a function: each request gets a fresh OIDC token. */
   token?: ClientOptions['token'];
+  /** Where `agent` was set: the action's input, else the CLI's flag. */
+  urlFrom?: string;
 }
 
-export const clientOf = (f: RemoteFlags) => new AgentClient(f.agent, { token: f.token });
+export const clientOf = (f: RemoteFlags) =>
+  new AgentClient(f.agent, { token: f.token, urlFrom: f.urlFrom ?? '--agent (FLOTILLA_AGENT_URL)' });
 
 export async function deployCommand(
   file: string,
