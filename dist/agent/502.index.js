@@ -903,7 +903,7 @@ class TaskRunner {
             .filter((a) => !announced.has(a))
             .map((a) => {
             announced.add(a);
-            return this.setWaiting(a, `step ${step.name} runs ${window} of window ${window} actions at once`);
+            return this.setWaiting(a, `window: step ${step.name} runs ${window} of ${window} actions at once`);
         }));
         // An action that throws (a write the store refused) fails the step once
         // the others have ended: none is left running unwatched.

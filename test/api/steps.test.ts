@@ -203,7 +203,7 @@ describe('window', () => {
     });
     const waiting = actionsOf(view).filter((a) => a.state === 'pending');
     expect(waiting.length).toBe(2);
-    for (const a of waiting) expect(a.waitingOn).toBe('step roll runs 2 of window 2 actions at once');
+    for (const a of waiting) expect(a.waitingOn).toBe('window: step roll runs 2 of 2 actions at once');
     ws.open();
     expect((await finished(agent, sub.id)).state).toBe('succeeded');
     const check = checkRecords(ws.records(), { cap: 2, window: 2 });
