@@ -219,9 +219,10 @@ __webpack_require__.r(__webpack_exports__);
 /* harmony import */ var pino__WEBPACK_IMPORTED_MODULE_3__ = __webpack_require__(65005);
 /* harmony import */ var pino__WEBPACK_IMPORTED_MODULE_3___default = /*#__PURE__*/__webpack_require__.n(pino__WEBPACK_IMPORTED_MODULE_3__);
 /* harmony import */ var _src_client_client_js__WEBPACK_IMPORTED_MODULE_4__ = __webpack_require__(74064);
-/* harmony import */ var _agent_js__WEBPACK_IMPORTED_MODULE_5__ = __webpack_require__(48502);
-/* harmony import */ var _config_settings_js__WEBPACK_IMPORTED_MODULE_6__ = __webpack_require__(18950);
-/* harmony import */ var _follow_js__WEBPACK_IMPORTED_MODULE_7__ = __webpack_require__(51699);
+/* harmony import */ var _src_client_errors_js__WEBPACK_IMPORTED_MODULE_5__ = __webpack_require__(66468);
+/* harmony import */ var _agent_js__WEBPACK_IMPORTED_MODULE_6__ = __webpack_require__(48502);
+/* harmony import */ var _config_settings_js__WEBPACK_IMPORTED_MODULE_7__ = __webpack_require__(18950);
+/* harmony import */ var _follow_js__WEBPACK_IMPORTED_MODULE_8__ = __webpack_require__(51699);
 // `flotilla run`: a one-shot embedded agent that runs one plan with live
 // progress and exits 0 on success, 1 on failure.
 
@@ -232,22 +233,32 @@ __webpack_require__.r(__webpack_exports__);
 
 
 
+
+const NO_TARGETS = 'without --config this run has no targets, only the agent itself as a worker; pass the agent configuration that hosts them';
 async function runCommand(file, flags, out) {
     // Without a config the run gets a throwaway data dir; with one, its history is kept there.
     const temp = flags.config || flags.dataDir ? null : (0,node_fs__WEBPACK_IMPORTED_MODULE_0__.mkdtempSync)((0,node_path__WEBPACK_IMPORTED_MODULE_2__.join)((0,node_os__WEBPACK_IMPORTED_MODULE_1__.tmpdir)(), 'flotilla-run-'));
     try {
-        const settings = await (0,_config_settings_js__WEBPACK_IMPORTED_MODULE_6__/* .resolveAgentSettings */ .Vm)({
+        const settings = await (0,_config_settings_js__WEBPACK_IMPORTED_MODULE_7__/* .resolveAgentSettings */ .Vm)({
             ...flags,
             listen: '127.0.0.1:0',
             dataDir: flags.dataDir ?? temp ?? undefined,
         });
-        const agent = await (0,_agent_js__WEBPACK_IMPORTED_MODULE_5__/* .startAgent */ .I)(settings, pino__WEBPACK_IMPORTED_MODULE_3___default()({ level: 'error' }, pino__WEBPACK_IMPORTED_MODULE_3___default().destination(2)));
+        const agent = await (0,_agent_js__WEBPACK_IMPORTED_MODULE_6__/* .startAgent */ .I)(settings, pino__WEBPACK_IMPORTED_MODULE_3___default()({ level: 'error' }, pino__WEBPACK_IMPORTED_MODULE_3___default().destination(2)));
         try {
             const client = new _src_client_client_js__WEBPACK_IMPORTED_MODULE_4__/* .AgentClient */ .R(agent.url);
-            const id = await (0,_follow_js__WEBPACK_IMPORTED_MODULE_7__/* .submitPlanFile */ .s)(client, file, flags, out);
+            let id;
+            try {
+                id = await (0,_follow_js__WEBPACK_IMPORTED_MODULE_8__/* .submitPlanFile */ .s)(client, file, flags, out);
+            }
+            catch (err) {
+                if (!flags.config && err instanceof _src_client_errors_js__WEBPACK_IMPORTED_MODULE_5__/* .AgentError */ .Y && err.issues.some((i) => i.path.includes('/targets')))
+                    err.issues.push({ path: '--config', message: NO_TARGETS });
+                throw err;
+            }
             if (!id)
                 return 1;
-            const state = await (0,_follow_js__WEBPACK_IMPORTED_MODULE_7__/* .followDeployment */ .p)(client, id, out);
+            const state = await (0,_follow_js__WEBPACK_IMPORTED_MODULE_8__/* .followDeployment */ .p)(client, id, out);
             return state === 'succeeded' ? 0 : 1;
         }
         finally {

@@ -103,6 +103,13 @@ it('a refused plan or task cap goes to stderr, with exit 1 and nothing on stdout
   expect(cap.stdout).toBe('');
 });
 
+it('flotilla run of a plan with target steps but no --config says to pass one', async () => {
+  const r = await runCli(['run', join(REPO, 'examples/rolling.yml')]);
+  expect(r.code, r.stdout + r.stderr).toBe(2);
+  expect(r.stderr).toContain('/steps/1/targets/roles: no target has role web');
+  expect(r.stderr).toContain('--config: without --config this run has no targets');
+});
+
 it('an agent it cannot reach is named, with the flag that sets its URL', async () => {
   const r = await runCli(['status', '--agent', 'http://127.0.0.1:9']);
   expect(r.code, r.stdout + r.stderr).toBe(2);
