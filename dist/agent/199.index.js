@@ -2,6 +2,47 @@ export const id = 199;
 export const ids = [199];
 export const modules = {
 
+/***/ 88323:
+/***/ ((__unused_webpack_module, __webpack_exports__, __webpack_require__) => {
+
+/* harmony export */ __webpack_require__.d(__webpack_exports__, {
+/* harmony export */   $: () => (/* binding */ cliLogger)
+/* harmony export */ });
+/* unused harmony export readable */
+/* harmony import */ var pino__WEBPACK_IMPORTED_MODULE_0__ = __webpack_require__(65005);
+/* harmony import */ var pino__WEBPACK_IMPORTED_MODULE_0___default = /*#__PURE__*/__webpack_require__.n(pino__WEBPACK_IMPORTED_MODULE_0__);
+// The log of `flotilla agent` and `flotilla worker`: pino's JSON lines for a
+// log collector, or, on a terminal, one line a person reads at a glance.
+
+const LEVELS = {
+    10: 'TRACE',
+    20: 'DEBUG',
+    30: 'INFO',
+    40: 'WARN',
+    50: 'ERROR',
+    60: 'FATAL',
+};
+function cliLogger() {
+    const level = process.env.FLOTILLA_LOG_LEVEL ?? 'info';
+    if (!process.stdout.isTTY || process.env.FLOTILLA_LOG_FORMAT === 'json')
+        return pino__WEBPACK_IMPORTED_MODULE_0___default()({ level });
+    return pino__WEBPACK_IMPORTED_MODULE_0___default()({ level }, { write: (line) => process.stdout.write(readable(line)) });
+}
+/** `16:18:15 INFO agent ready url=http://127.0.0.1:8420 taskCap=5` from one of pino's JSON lines. */
+function readable(json) {
+    const { level, time, msg, pid: _pid, hostname: _host, err, ...fields } = JSON.parse(json);
+    const parts = [new Date(time).toTimeString().slice(0, 8), LEVELS[level] ?? String(level), msg ?? ''];
+    for (const [k, v] of Object.entries(fields))
+        parts.push(`${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`);
+    // An error says what happened; its stack stays in the JSON format, for whoever debugs the agent.
+    if (err)
+        parts.push(`error=${typeof err === 'string' ? err : (err.message ?? JSON.stringify(err))}`);
+    return `${parts.filter(Boolean).join(' ')}\n`;
+}
+
+
+/***/ }),
+
 /***/ 7199:
 /***/ ((__unused_webpack_module, __webpack_exports__, __webpack_require__) => {
 
@@ -18,9 +59,6 @@ __webpack_require__.d(__webpack_exports__, {
 var external_node_os_ = __webpack_require__(48161);
 // EXTERNAL MODULE: external "node:path"
 var external_node_path_ = __webpack_require__(76760);
-// EXTERNAL MODULE: ./node_modules/pino/pino.js
-var pino = __webpack_require__(65005);
-var pino_default = /*#__PURE__*/__webpack_require__.n(pino);
 // EXTERNAL MODULE: ./src/plan/index.ts + 9 modules
 var plan = __webpack_require__(91816);
 // EXTERNAL MODULE: ./runner-agent/src/config/load.ts
@@ -332,6 +370,8 @@ function sleep(ms, signal) {
     });
 }
 
+// EXTERNAL MODULE: ./runner-agent/src/cli/log.ts
+var cli_log = __webpack_require__(88323);
 ;// CONCATENATED MODULE: ./runner-agent/src/cli/worker.ts
 // `flotilla worker`: a remote worker on a self-hosted runner until SIGTERM, which drains.
 
@@ -401,7 +441,7 @@ async function resolveWorkerSettings(flags, env = process.env, cwd = process.cwd
 }
 async function workerCommand(flags) {
     const settings = await resolveWorkerSettings(flags);
-    const log = pino_default()({ level: process.env.FLOTILLA_LOG_LEVEL ?? 'info' });
+    const log = (0,cli_log/* cliLogger */.$)();
     const worker = new RemoteWorkerProcess(settings, log);
     // The first signal drains, as the agent's does; a second one stops what still runs.
     let signals = 0;

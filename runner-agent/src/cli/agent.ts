@@ -1,11 +1,11 @@
 // `flotilla agent`: a long-running coordinator until SIGTERM, which drains.
-import pino from 'pino';
 import { startAgent } from '../agent.ts';
 import { type AgentFlags, resolveAgentSettings } from '../config/settings.ts';
+import { cliLogger } from './log.ts';
 
 export async function agentCommand(flags: AgentFlags): Promise<number> {
   const settings = await resolveAgentSettings(flags);
-  const log = pino({ level: process.env.FLOTILLA_LOG_LEVEL ?? 'info' });
+  const log = cliLogger();
   const agent = await startAgent(settings, log);
   await new Promise<void>((resolve) => {
     const onSignal = (sig: string) => {

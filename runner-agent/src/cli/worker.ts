@@ -1,12 +1,12 @@
 // `flotilla worker`: a remote worker on a self-hosted runner until SIGTERM, which drains.
 import { hostname } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
-import pino from 'pino';
 import { formatIssue, type Target } from '../../../src/plan/index.ts';
 import { inventoryOf, loadAgentConfigFile } from '../config/load.ts';
 import type { AgentConfigInput } from '../config/schema.ts';
 import { parseBytes, SettingsError } from '../config/settings.ts';
 import { RemoteWorkerProcess, WorkerRefused, type WorkerSettings } from '../worker/serve.ts';
+import { cliLogger } from './log.ts';
 
 export interface WorkerFlags {
   coordinator?: string;
@@ -85,7 +85,7 @@ export async function resolveWorkerSettings(
 
 export async function workerCommand(flags: WorkerFlags): Promise<number> {
   const settings = await resolveWorkerSettings(flags);
-  const log = pino({ level: process.env.FLOTILLA_LOG_LEVEL ?? 'info' });
+  const log = cliLogger();
   const worker = new RemoteWorkerProcess(settings, log);
   // The first signal drains, as the agent's does; a second one stops what still runs.
   let signals = 0;
