@@ -46,20 +46,31 @@ export async function submitPlanFile(
 /** Follows to the end; returns the final state. */
 export async function followDeployment(client: AgentClient, id: string, out: Out): Promise<string> {
   const progress = new DeploymentProgress();
-  let last = 0;
+  const { status } = out;
+  // On a terminal, a counter stays on the last line: lines are printed above
+  // it, and it is drawn again at once after them, else at most every 100 ms.
+  let drawnAt = 0;
+  let drawn = false;
   await client.follow(id, (e) => {
     const lines = progress.apply(e);
-    if (out.tty && out.status) out.status('');
-    for (const l of lines) out.line(l);
-    if (out.tty && out.status && Date.now() - last > 100) {
-      last = Date.now();
-      const c = progress.counts();
-      out.status(
-        `${progress.tasks.size} tasks: ${['running', 'queued', 'succeeded', 'failed'].map((s) => `${c[s] ?? 0} ${s}`).join(', ')}`,
-      );
+    if (!out.tty || !status) {
+      for (const l of lines) out.line(l);
+      return;
     }
+    if (lines.length > 0) {
+      status('');
+      for (const l of lines) out.line(l);
+      drawn = false;
+    }
+    if (progress.tasks.size === 0 || (drawn && Date.now() - drawnAt <= 100)) return;
+    const c = progress.counts();
+    status(
+      `${progress.tasks.size} tasks: ${['running', 'queued', 'succeeded', 'failed'].map((s) => `${c[s] ?? 0} ${s}`).join(', ')}`,
+    );
+    drawnAt = Date.now();
+    drawn = true;
   });
-  if (out.tty && out.status) out.status('');
+  if (out.tty && status) status('');
   const view = await client.deployment(id);
   const rows = [['TENANT', 'STATE', 'STARTED', 'FINISHED', 'MESSAGE']];
   for (const t of view.tasks) {
