@@ -1,6 +1,5 @@
 // Why each queued task waits (design rule 7), in words a person can act on.
 // Computed from the store's state when asked, so it is never stale.
-
 import { formatMs } from '../duration.ts';
 import type { NodeRow, TaskRow } from '../store/types.ts';
 
