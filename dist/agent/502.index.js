@@ -847,12 +847,10 @@ class TaskRunner {
                 await this.settle(actions, 'skipped', `skipped: step ${failedStep} failed`);
                 continue;
             }
-            this.event('step.started', { step: step.name, actions: actions.length });
             const acquireError = step.kind === 'deploy' ? await this.acquireFrom(i, step.package) : null;
             if (acquireError)
                 await this.settle(actions, 'failed', acquireError);
             const ok = acquireError === null && (await this.runStep(step, actions));
-            this.event('step.finished', { step: step.name, ok });
             if (!ok && !step.continueOnError)
                 failedStep = step.name;
         }

@@ -53,7 +53,6 @@ describe('GET /v1/deployments/:id/events', () => {
       'task.queued',
       'deployment.running',
       'task.started',
-      'step.started',
       'action.started',
       'log',
       'action.succeeded',
