@@ -1,5 +1,6 @@
 // Expansion: tasks per tenant with their concurrency tags, and actions per
 // target, filtered by role and by the tenants a target serves.
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
   checkInventory,
@@ -149,6 +150,29 @@ describe('targets and actions', () => {
     expect(targetsFor(deploy, 'initech', inventory).map((t) => t.name)).toEqual(['web-shared']);
     expect(targetsFor(cache, 'globex', inventory).map((t) => t.name)).toEqual(['web-shared', 'web-globex']);
     expect(targetsFor(tenanted.steps[0]!, 'acme', inventory)).toEqual([]);
+  });
+
+  it('finds, for any inventory, the targets a plain filter finds, in inventory order', () => {
+    const step = tenanted.steps[1]!;
+    const tenantNames = fc.constantFrom('acme', 'globex', 'initech');
+    const target = fc.record(
+      {
+        roles: fc.subarray(['web', 'db', 'cache'], { minLength: 1 }),
+        tenants: fc.array(tenantNames, { maxLength: 3 }),
+      },
+      { requiredKeys: ['roles'] },
+    );
+    fc.assert(
+      fc.property(fc.array(target, { maxLength: 12 }), fc.option(tenantNames), (specs, tenant) => {
+        const inv: Target[] = specs.map((t, i) => ({ name: `t${i}`, host: 'h', root: '/srv', ...t }));
+        const plain = inv.filter(
+          (t) =>
+            t.roles.some((r) => step.on === 'targets' && step.roles.includes(r)) &&
+            (t.tenants === undefined || (tenant !== null && t.tenants.includes(tenant))),
+        );
+        expect(targetsFor(step, tenant, inv)).toEqual(plain);
+      }),
+    );
   });
 
   it('skips tenant-restricted targets for untenanted deployments', () => {

@@ -37,11 +37,30 @@ export class WorkerRegistry {
   /** Counted, so a waiter cannot miss a change made while it looked. */
   private readonly changed = new Wakeups();
   private sweeper: NodeJS.Timeout | null = null;
+  /**
+   * Every hosted target, and its worker by name: made again only when a
+   * worker registers, not looked through on every action (a task expands its
+   * steps over all of them; 100 targets, 2,000 actions: 4% of the agent's CPU).
+   */
+  private inventory: { targets: readonly Target[]; hosts: Map<string, Worker> };
 
   constructor(opts: { local: Worker; localMaxActions?: number; leaseTtlMs: number }) {
     this.local = opts.local;
     this.localMax = opts.localMaxActions ?? Number.POSITIVE_INFINITY;
     this.leaseTtlMs = opts.leaseTtlMs;
+    this.inventory = this.takeInventory();
+  }
+
+  private takeInventory(): WorkerRegistry['inventory'] {
+    const hosts = new Map<string, Worker>();
+    const targets: Target[] = [];
+    for (const w of [this.local, ...this.remotes.values()]) {
+      for (const t of w.targets) {
+        targets.push(t);
+        hosts.set(t.name, w);
+      }
+    }
+    return { targets, hosts };
   }
 
   /** Checks for silent workers every second, so a lost one is noticed within leaseTtl + 1 s. */
@@ -64,11 +83,12 @@ export class WorkerRegistry {
     }
   }
 
-  /** Targets every known worker hosts, online or not (an offline worker's actions wait for it). */
-  targets(): Target[] {
-    const all = [...this.local.targets];
-    for (const w of this.remotes.values()) all.push(...w.targets);
-    return all;
+  /**
+   * Targets every known worker hosts, online or not (an offline worker's
+   * actions wait for it). The same array until a worker registers.
+   */
+  targets(): readonly Target[] {
+    return this.inventory.targets;
   }
 
   remote(name: string): RemoteWorker {
@@ -95,6 +115,7 @@ export class WorkerRegistry {
     old?.lose();
     const w = new RemoteWorker(reg, epoch, () => this.notify());
     this.remotes.set(reg.name, w);
+    this.inventory = this.takeInventory();
     this.notify();
     return w;
   }
@@ -126,9 +147,7 @@ export class WorkerRegistry {
   }
 
   hostOf(target: string): Worker | undefined {
-    if (this.local.targets.some((t) => t.name === target)) return this.local;
-    for (const w of this.remotes.values()) if (w.targets.some((t) => t.name === target)) return w;
-    return undefined;
+    return this.inventory.hosts.get(target);
   }
 
   /** The workers hosting these targets that are online now. */
