@@ -115,6 +115,7 @@ export class SqliteStore implements Store {
   private unlock: () => void;
   private stmts = new Map<string, StatementSync>();
   private queued: QueuedWrite[] = [];
+  private soon = false;
   private checkpointer: WalCheckpointer;
 
   constructor(dataDir: string) {
@@ -235,16 +236,26 @@ export class SqliteStore implements Store {
 
   /**
    * A write on the way from a freed slot to the next action (a claim, a
-   * task's first start) commits at once, with the queued writes, instead of
-   * waiting for the event loop's next turn: under load a turn takes
+   * task's first start) commits in this turn of the event loop, with the
+   * queued writes, instead of in the next: under load a turn takes
    * milliseconds. Measured in the throughput benchmark (2,500 tasks, three
    * runs each way): dispatch latency p50 3.5-4.0 ms instead of 6.0-6.2 ms,
    * p99 41-51 ms instead of 53-81 ms, for about 0.15 ms more agent CPU per task.
+   * It commits once the promise callbacks under way have run (a tick): the
+   * first starts of tasks claimed together share one commit. In the makespan
+   * benchmark that took the commits of a run from 1,028 to 688, for dispatch
+   * latency p50 4.3-5.0 ms instead of 3.5-3.7 and p99 11.7-12.4 ms instead
+   * of 10.7-10.8 (two alternations).
    */
   private writeNow<T>(fn: () => T): Promise<T> {
-    // In the queued writes' transaction, last: one commit, not two.
     const written = this.write(fn);
-    this.commitQueued();
+    if (!this.soon) {
+      this.soon = true;
+      process.nextTick(() => {
+        this.soon = false;
+        this.commitQueued();
+      });
+    }
     return written;
   }
 
