@@ -11,9 +11,16 @@ type Labels = Record<string, string>;
 
 /** `a="x",b="y"`, in the order given, values escaped as the format wants. */
 function labelText(labels: Labels): string {
-  return Object.entries(labels)
-    .map(([k, v]) => `${k}="${v.replace(/\\/g, '\\\\').replace(/\n/g, '\\n').replace(/"/g, '\\"')}"`)
-    .join(',');
+  let text = '';
+  for (const k in labels) {
+    const v = labels[k]!;
+    // Called for every action that ends: most values need no escaping.
+    const escaped = /[\\\n"]/.test(v)
+      ? v.replace(/\\/g, '\\\\').replace(/\n/g, '\\n').replace(/"/g, '\\"')
+      : v;
+    text += `${text ? ',' : ''}${k}="${escaped}"`;
+  }
+  return text;
 }
 
 /** One sample line; `labels` as labelText writes them. */
