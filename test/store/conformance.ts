@@ -749,6 +749,15 @@ export function describeStoreConformance(name: string, open: () => Promise<Opene
     });
 
     describe('actions', () => {
+      it('inserts a task with more actions than one statement takes, each as given', async () => {
+        const targets = Array.from({ length: 37 }, (_, i) => `web-${String(i).padStart(2, '0')}`);
+        const { t } = await taskWithActions(targets.map((target, i) => [`act_${i}`, 1, target]));
+        const rows = await store.actionsOf([t]);
+        expect(rows.map((a) => [a.id, a.target, a.state])).toEqual(
+          targets.map((target, i) => [`act_${i}`, target, 'pending']),
+        );
+      });
+
       it('inserts, patches and lists actions', async () => {
         const l = await lease();
         const { tasks } = await deploy(store, { tags: ['a', 'b'] });
