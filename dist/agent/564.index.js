@@ -551,6 +551,9 @@ function resolveName(name, scope) {
 class InterpolationError extends Error {
 }
 function interpolate(text, scope) {
+    // Most scripts have no reference, and every action's script comes here.
+    if (!text.includes('#{'))
+        return text;
     let out = '';
     for (const part of parseTemplate(text)) {
         if (typeof part === 'string') {

@@ -84,6 +84,8 @@ export function resolveName(name: string, scope: InterpolationScope): { value: s
 export class InterpolationError extends Error {}
 
 export function interpolate(text: string, scope: InterpolationScope): string {
+  // Most scripts have no reference, and every action's script comes here.
+  if (!text.includes('#{')) return text;
   let out = '';
   for (const part of parseTemplate(text)) {
     if (typeof part === 'string') {
