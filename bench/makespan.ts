@@ -7,8 +7,8 @@
 // rawLanes) on this machine in this run: on two cores, starting 2,000 bash
 // processes is itself a limit the computed bound does not know. The figure is
 // the median of BENCH_ROUNDS (default 11) rounds, each against the ideal runs
-// on either side of it. One round's ratio lands anywhere in 0.90-1.30 here
-// (50 rounds, half of them in 0.99-1.08), so the median of 3 rounds moved by
+// on either side of it. One round's ratio lands anywhere in 0.80-1.30 here
+// (65 rounds in one day, half of them in 0.98-1.08), so the median of 3 rounds moved by
 // more than the goal's margin from one run to the next. The same lanes
 // without the mutex, run beside them, show what the mutex alone costs a
 // schedule with nothing in between.
