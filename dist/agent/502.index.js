@@ -3502,7 +3502,8 @@ class SqliteStore {
     unlock;
     stmts = new Map();
     queued = [];
-    soon = false;
+    /** A commit of the queued writes is due at the end of this tick (see writeNow). */
+    commitScheduled = false;
     checkpointer;
     constructor(dataDir) {
         (0,external_node_fs_.mkdirSync)(dataDir, { recursive: true });
@@ -3630,10 +3631,10 @@ class SqliteStore {
      */
     writeNow(fn) {
         const written = this.write(fn);
-        if (!this.soon) {
-            this.soon = true;
+        if (!this.commitScheduled) {
+            this.commitScheduled = true;
             process.nextTick(() => {
-                this.soon = false;
+                this.commitScheduled = false;
                 this.commitQueued();
             });
         }

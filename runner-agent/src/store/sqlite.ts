@@ -137,7 +137,8 @@ export class SqliteStore implements Store {
   private unlock: () => void;
   private stmts = new Map<string, StatementSync>();
   private queued: QueuedWrite[] = [];
-  private soon = false;
+  /** A commit of the queued writes is due at the end of this tick (see writeNow). */
+  private commitScheduled = false;
   private checkpointer: WalCheckpointer;
 
   constructor(dataDir: string) {
@@ -271,10 +272,10 @@ export class SqliteStore implements Store {
    */
   private writeNow<T>(fn: () => T): Promise<T> {
     const written = this.write(fn);
-    if (!this.soon) {
-      this.soon = true;
+    if (!this.commitScheduled) {
+      this.commitScheduled = true;
       process.nextTick(() => {
-        this.soon = false;
+        this.commitScheduled = false;
         this.commitQueued();
       });
     }
